@@ -1,0 +1,136 @@
+//! Command-line flags (clap derive) and their translation into engine types.
+//!
+//! Owns the contract of the command line: flag names, defaults, help text. The engine
+//! never sees these types: [`ScanArgs::into_job`] turns them into a
+//! [`leakmatch::job::ScanJob`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use leakmatch::check::{CheckOptions, DEFAULT_MAX_CHECKS};
+use leakmatch::job::{CustomerSource, ScanJob};
+use leakmatch::report::OutputFormat;
+use leakmatch::scan::ScanOptions;
+
+/// Find registered customers whose working password appears in credential dumps.
+#[derive(Debug, Parser)]
+#[command(name = "leakmatch", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan dumps and list the accounts that need a forced password reset.
+    Scan(ScanArgs),
+    /// Build a memory-mappable customer index (.lmx) from a customers CSV.
+    Index(IndexArgs),
+}
+
+/// Output formats of the reset list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// One JSON object per account.
+    Ndjson,
+    /// CSV with a header row.
+    Csv,
+    /// One account_id per line.
+    Ids,
+}
+
+/// `leakmatch scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Customers CSV (columns account_id, login, password_hash).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "index",
+        conflicts_with = "index"
+    )]
+    pub customers: Option<PathBuf>,
+
+    /// Customer index built by `leakmatch index` (instead of --customers).
+    #[arg(long, value_name = "FILE.lmx")]
+    pub index: Option<PathBuf>,
+
+    /// Output format of the reset list.
+    #[arg(long, value_enum, default_value_t = FormatArg::Ndjson)]
+    pub format: FormatArg,
+
+    /// Write the reset list to FILE (atomically) instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write the run's statistics to FILE as one JSON object.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+
+    /// Write accounts whose candidates were not all checked to FILE (NDJSON).
+    #[arg(long, value_name = "FILE")]
+    pub review: Option<PathBuf>,
+
+    /// Distinct candidate passwords verified per account for slow schemes
+    /// (bcrypt, argon2, PBKDF2, sha-crypt).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CHECKS as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_checks: u32,
+
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
+
+    /// Print only errors on stderr (no summary).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Dump files or directories (walked recursively); `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `leakmatch index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Customers CSV (columns account_id, login, password_hash).
+    #[arg(long, value_name = "FILE")]
+    pub customers: PathBuf,
+
+    /// Index file to write (atomically).
+    #[arg(short = 'o', long, value_name = "FILE.lmx")]
+    pub output: PathBuf,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ScanArgs {
+    /// The engine's view of these flags.
+    pub fn to_job(&self) -> ScanJob {
+        let customers = match (&self.customers, &self.index) {
+            (_, Some(index)) => CustomerSource::Index(index.clone()),
+            (Some(csv), None) => CustomerSource::Csv(csv.clone()),
+            (None, None) => unreachable!("clap requires --customers or --index"),
+        };
+        ScanJob {
+            customers,
+            inputs: self.paths.clone(),
+            format: match self.format {
+                FormatArg::Ndjson => OutputFormat::Ndjson,
+                FormatArg::Csv => OutputFormat::Csv,
+                FormatArg::Ids => OutputFormat::Ids,
+            },
+            output: self.output.clone(),
+            stats: self.stats.clone(),
+            review: self.review.clone(),
+            check: CheckOptions {
+                max_checks: self.max_checks as usize,
+            },
+            scan: ScanOptions::default(),
+        }
+    }
+}

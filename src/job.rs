@@ -1,0 +1,166 @@
+//! A scan job, end to end: load customers, scan dumps, verify, write reports.
+//!
+//! Owns the order of the stages and what a run promises about its outputs: results
+//! are written only after every stage succeeded (a damaged mapped index is detected
+//! before anything is written), and every output file is written atomically. The
+//! binary builds a [`ScanJob`] from its flags; nothing here knows about the command
+//! line.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use thiserror::Error;
+
+use crate::check::{self, CheckOptions};
+use crate::customers::{self, CustomersError};
+use crate::index::CustomerIndex;
+use crate::lmx::{self, LmxError};
+use crate::report::{self, OutputFormat};
+use crate::scan::{self, ScanOptions};
+use crate::source::{self, InputError};
+use crate::stats::Summary;
+
+/// Where the customers come from.
+#[derive(Clone, Debug)]
+pub enum CustomerSource {
+    /// A customers CSV, parsed at start.
+    Csv(PathBuf),
+    /// A `.lmx` index written by `leakmatch index`, memory-mapped.
+    Index(PathBuf),
+}
+
+/// Everything a scan run needs.
+#[derive(Clone, Debug)]
+pub struct ScanJob {
+    /// The customers.
+    pub customers: CustomerSource,
+    /// Dump paths (files, directories, `-`).
+    pub inputs: Vec<PathBuf>,
+    /// Reset list format.
+    pub format: OutputFormat,
+    /// Reset list file (`None`: the writer given to [`run_scan`]).
+    pub output: Option<PathBuf>,
+    /// `--stats` file.
+    pub stats: Option<PathBuf>,
+    /// `--review` file.
+    pub review: Option<PathBuf>,
+    /// Verification budget.
+    pub check: CheckOptions,
+    /// Scan tuning.
+    pub scan: ScanOptions,
+}
+
+/// A run that produced nothing trustworthy (exit status 2).
+#[derive(Debug, Error)]
+pub enum JobError {
+    /// Bad customers file.
+    #[error(transparent)]
+    Customers(#[from] CustomersError),
+    /// Bad index file.
+    #[error(transparent)]
+    Index(#[from] LmxError),
+    /// An output file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The output.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// Writing the reset list to standard output failed.
+    #[error("cannot write to standard output: {0}")]
+    Stdout(io::Error),
+}
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct JobOutcome {
+    /// The statistics.
+    pub summary: Summary,
+    /// Inputs that could not be (fully) read; the run went on without them.
+    pub input_errors: Vec<InputError>,
+}
+
+/// Loads the customers.
+pub fn load_customers(source: &CustomerSource) -> Result<CustomerIndex, JobError> {
+    Ok(match source {
+        CustomerSource::Csv(p) => customers::load(p)?,
+        CustomerSource::Index(p) => lmx::open(p)?,
+    })
+}
+
+/// Runs the job; the reset list goes to `stdout` unless the job names a file.
+pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, JobError> {
+    let started = Instant::now();
+    let index = load_customers(&job.customers)?;
+    // A mapped index's body checksum is verified while the scan runs.
+    let (scanned, body_check) = rayon::join(
+        || {
+            let (files, mut errors) = source::discover(&job.inputs);
+            let mut out = scan::scan(&files, index.view(), &job.scan);
+            errors.append(&mut out.errors);
+            out.errors = errors;
+            out
+        },
+        || index.mapped().map(|m| m.verify_body()),
+    );
+    if let Some(result) = body_check {
+        result?;
+    }
+    let view = index.view();
+    let checked = check::check(view, &scanned.candidates, job.check);
+
+    let resets = report::reset_records(view, &scanned.files, &checked.findings);
+    let reviews = report::review_records(view, &checked.reviews);
+
+    let mut summary = Summary::from_counters(&scanned.counters);
+    summary.candidates = scanned.candidates.len() as u64;
+    summary.verifications = checked.verifications;
+    summary.accounts_to_reset = resets.len() as u64;
+    summary.accounts_for_review = reviews.len() as u64;
+    summary.unreadable_inputs = scanned.errors.len() as u64;
+    summary.customers = view.len() as u64;
+    summary.threads = rayon::current_num_threads();
+
+    if let Some(path) = &job.review {
+        write_file(path, |w| report::write_reviews(w, &reviews))?;
+    }
+    match &job.output {
+        Some(path) => write_file(path, |w| report::write_resets(w, job.format, &resets))?,
+        None => report::write_resets(stdout, job.format, &resets).map_err(JobError::Stdout)?,
+    }
+    summary.set_elapsed(started.elapsed().as_secs_f64());
+    if let Some(path) = &job.stats {
+        write_file(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &summary)?;
+            w.write_all(b"\n")
+        })?;
+    }
+    Ok(JobOutcome {
+        summary,
+        input_errors: scanned.errors,
+    })
+}
+
+fn write_file(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), JobError> {
+    report::atomic_write(path, |f| {
+        let mut w = io::BufWriter::new(f);
+        body(&mut w)?;
+        w.flush()
+    })
+    .map_err(|source| JobError::Output {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Builds an index file from a customers CSV.
+pub fn build_index(customers_csv: &Path, output: &Path) -> Result<u64, JobError> {
+    let index = customers::load(customers_csv)?;
+    lmx::write(&index, output)?;
+    Ok(index.view().len() as u64)
+}

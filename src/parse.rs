@@ -1,0 +1,604 @@
+//! Dump line parsing: bytes in, a credential or a counted reason out.
+//!
+//! Owns the rules that turn one line of a dump into a `(login, password)` pair:
+//! combolist lines (`login SEP password`, SEP the first of `:` `;` `|` TAB), stealer-log
+//! lines (`URL:login:password`), JSON lines, and CSV records once the caller has read
+//! them. Every line that is not a pair gets a [`SkipReason`], so no line is ever lost
+//! silently. Nothing here allocates on the common path, and nothing here may panic on
+//! any input (a property test feeds it arbitrary bytes).
+//!
+//! It does not split files into lines, normalise logins or look anything up: that is
+//! [`crate::scan`] and [`crate::login`].
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+
+/// Lines longer than this (in bytes, without the line end) are skipped as
+/// [`SkipReason::TooLong`]: no real credential line is that long, and it bounds the
+/// work done per line.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Key names that hold the login, in priority order (JSON keys and CSV headers,
+/// compared ASCII case-insensitively).
+pub const LOGIN_KEYS: [&str; 5] = ["email", "login", "username", "user", "mail"];
+/// Key names that hold the password, in priority order.
+pub const PASSWORD_KEYS: [&str; 4] = ["password", "pass", "passwd", "pwd"];
+
+/// Why a line was not turned into a credential pair. Counted per reason in the stats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// Empty or whitespace-only line.
+    Blank,
+    /// A line starting with `#`.
+    Comment,
+    /// The line contains a NUL byte (binary garbage).
+    Binary,
+    /// The line is longer than [`MAX_LINE`].
+    TooLong,
+    /// No separator (`:` `;` `|` TAB) after the login.
+    NoSeparator,
+    /// The login is empty after trimming.
+    EmptyLogin,
+    /// The password is empty.
+    EmptyPassword,
+    /// A line starting with `{` that is not a valid JSON object.
+    BadJson,
+    /// A JSON object without a string login or password field.
+    JsonMissingField,
+    /// The header record of a CSV dump.
+    CsvHeader,
+    /// A CSV dump whose header names no login or no password column.
+    CsvNoColumns,
+    /// A CSV record too short to hold the login and password columns, or unreadable.
+    CsvBadRecord,
+}
+
+impl SkipReason {
+    /// Every reason, in the order reports list them.
+    pub const ALL: [SkipReason; 12] = [
+        SkipReason::Blank,
+        SkipReason::Comment,
+        SkipReason::Binary,
+        SkipReason::TooLong,
+        SkipReason::NoSeparator,
+        SkipReason::EmptyLogin,
+        SkipReason::EmptyPassword,
+        SkipReason::BadJson,
+        SkipReason::JsonMissingField,
+        SkipReason::CsvHeader,
+        SkipReason::CsvNoColumns,
+        SkipReason::CsvBadRecord,
+    ];
+
+    /// Number of reasons (size of a counter array).
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// Stable snake_case name used in the summary and `--stats` JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            SkipReason::Blank => "blank",
+            SkipReason::Comment => "comment",
+            SkipReason::Binary => "binary",
+            SkipReason::TooLong => "too_long",
+            SkipReason::NoSeparator => "no_separator",
+            SkipReason::EmptyLogin => "empty_login",
+            SkipReason::EmptyPassword => "empty_password",
+            SkipReason::BadJson => "bad_json",
+            SkipReason::JsonMissingField => "json_missing_field",
+            SkipReason::CsvHeader => "csv_header",
+            SkipReason::CsvNoColumns => "csv_no_columns",
+            SkipReason::CsvBadRecord => "csv_bad_record",
+        }
+    }
+
+    /// Index into a `[u64; SkipReason::COUNT]` counter array.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A login and password taken from a dump. Borrowed from the dump bytes except where
+/// JSON escapes had to be decoded.
+///
+/// `Debug` never shows the password.
+pub struct Credential<'a> {
+    /// The login as it appears in the dump (not yet normalised).
+    pub login: Cow<'a, [u8]>,
+    /// The password, byte for byte.
+    pub password: Cow<'a, [u8]>,
+}
+
+impl fmt::Debug for Credential<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("login", &String::from_utf8_lossy(&self.login))
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The outcome of parsing one line.
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    /// A credential pair.
+    Pair(Credential<'a>),
+    /// Not a pair, and why.
+    Skip(SkipReason),
+}
+
+/// Bytes that separate login from password, as a lookup table.
+static IS_SEP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b':' as usize] = true;
+    t[b';' as usize] = true;
+    t[b'|' as usize] = true;
+    t[b'\t' as usize] = true;
+    t
+};
+
+#[inline]
+fn first_sep(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| IS_SEP[b as usize])
+}
+
+/// Parses one line of a text dump. `line` excludes the `\n`; a trailing `\r` is
+/// stripped here.
+pub fn parse_line(line: &[u8]) -> Parsed<'_> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > MAX_LINE {
+        return Parsed::Skip(SkipReason::TooLong);
+    }
+    if memchr::memchr(0, line).is_some() {
+        return Parsed::Skip(SkipReason::Binary);
+    }
+    let Some(start) = line.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Parsed::Skip(SkipReason::Blank);
+    };
+    match line[start] {
+        b'#' => return Parsed::Skip(SkipReason::Comment),
+        b'{' => return parse_json(&line[start..]),
+        _ => {}
+    }
+    let Some(sep) = first_sep(line) else {
+        return Parsed::Skip(SkipReason::NoSeparator);
+    };
+    let cred = if line[sep] == b':'
+        && line[sep + 1..].starts_with(b"//")
+        && is_url_scheme(&line[start..sep])
+    {
+        match strip_url(&line[sep + 3..]) {
+            Some(rest) => rest,
+            None => return Parsed::Skip(SkipReason::NoSeparator),
+        }
+    } else {
+        line
+    };
+    split_pair(cred)
+}
+
+/// Splits `login SEP password` at the first separator.
+fn split_pair(cred: &[u8]) -> Parsed<'_> {
+    let Some(sep) = first_sep(cred) else {
+        return Parsed::Skip(SkipReason::NoSeparator);
+    };
+    pair(&cred[..sep], &cred[sep + 1..])
+}
+
+/// Builds a pair from raw login and password, checking neither is empty.
+fn pair<'a>(login: &'a [u8], password: &'a [u8]) -> Parsed<'a> {
+    pair_cow(Cow::Borrowed(login), Cow::Borrowed(password))
+}
+
+fn pair_cow<'a>(login: Cow<'a, [u8]>, password: Cow<'a, [u8]>) -> Parsed<'a> {
+    if login.trim_ascii().is_empty() {
+        Parsed::Skip(SkipReason::EmptyLogin)
+    } else if password.is_empty() {
+        Parsed::Skip(SkipReason::EmptyPassword)
+    } else {
+        Parsed::Pair(Credential { login, password })
+    }
+}
+
+/// `[A-Za-z][A-Za-z0-9+.-]*`, the RFC 3986 scheme grammar.
+fn is_url_scheme(s: &[u8]) -> bool {
+    match s.split_first() {
+        Some((first, rest)) => {
+            first.is_ascii_alphabetic()
+                && rest
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'))
+        }
+        None => false,
+    }
+}
+
+/// Given the text after `scheme://`, skips the host, an optional `:port` and an
+/// optional path, and returns what follows the `:` that ends the URL.
+fn strip_url(after_scheme: &[u8]) -> Option<&[u8]> {
+    let colon = memchr::memchr(b':', after_scheme)?;
+    let after = &after_scheme[colon + 1..];
+    let digits = after
+        .iter()
+        .take(6)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if (1..=5).contains(&digits) {
+        match after.get(digits) {
+            Some(b'/') => {
+                let path = &after[digits..];
+                let end = memchr::memchr(b':', path)?;
+                return Some(&path[end + 1..]);
+            }
+            Some(b':') => {
+                let rest = &after[digits + 1..];
+                // `https://host:12345:pw` has no credential after a port: the digits
+                // are the login.
+                if first_sep(rest).is_some() {
+                    return Some(rest);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(after)
+}
+
+/// Parses a JSON object line.
+fn parse_json(line: &[u8]) -> Parsed<'_> {
+    match serde_json::from_slice::<JsonCred<'_>>(line) {
+        Ok(JsonCred {
+            login: Some((_, login)),
+            password: Some((_, password)),
+        }) => pair_cow(cow_str_bytes(login), cow_str_bytes(password)),
+        Ok(_) => Parsed::Skip(SkipReason::JsonMissingField),
+        Err(_) => Parsed::Skip(SkipReason::BadJson),
+    }
+}
+
+fn cow_str_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
+        Cow::Owned(o) => Cow::Owned(o.into_bytes()),
+    }
+}
+
+fn key_priority(keys: &[&str], key: &str) -> Option<usize> {
+    keys.iter().position(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// The two fields we want from a JSON line, with the priority of the key they came
+/// from; every other field is skipped without allocating.
+struct JsonCred<'a> {
+    login: Option<(usize, Cow<'a, str>)>,
+    password: Option<(usize, Cow<'a, str>)>,
+}
+
+impl<'de> Deserialize<'de> for JsonCred<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(JsonCredVisitor)
+    }
+}
+
+struct JsonCredVisitor;
+
+impl<'de> Visitor<'de> for JsonCredVisitor {
+    type Value = JsonCred<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = JsonCred {
+            login: None,
+            password: None,
+        };
+        while let Some(key) = map.next_key::<CowStr<'de>>()? {
+            let slot = if let Some(p) = key_priority(&LOGIN_KEYS, &key.0) {
+                Some((p, &mut out.login))
+            } else {
+                key_priority(&PASSWORD_KEYS, &key.0).map(|p| (p, &mut out.password))
+            };
+            match slot {
+                Some((prio, slot)) => {
+                    let value = map.next_value::<MaybeStr<'de>>()?;
+                    if let Some(v) = value.0 {
+                        if slot.as_ref().is_none_or(|(have, _)| prio < *have) {
+                            *slot = Some((prio, v));
+                        }
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A string that stays borrowed from the input unless it had escapes.
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(CowStrVisitor).map(CowStr)
+    }
+}
+
+struct CowStrVisitor;
+
+impl<'de> Visitor<'de> for CowStrVisitor {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+/// A field value that counts only when it is a string; anything else (numbers,
+/// null, nested values) is skipped as if the key were absent.
+struct MaybeStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for MaybeStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(MaybeStrVisitor).map(MaybeStr)
+    }
+}
+
+struct MaybeStrVisitor;
+
+impl<'de> Visitor<'de> for MaybeStrVisitor {
+    type Value = Option<Cow<'de, str>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Cow::Owned(v)))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// Column positions of login and password in a CSV dump, found from its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsvColumns {
+    /// Index of the login column.
+    pub login: usize,
+    /// Index of the password column.
+    pub password: usize,
+}
+
+impl CsvColumns {
+    /// Finds the columns by name (trimmed, ASCII case-insensitive), using the same key
+    /// names and priorities as JSON lines. `None` if either is missing.
+    pub fn from_header(header: &csv::ByteRecord) -> Option<CsvColumns> {
+        let find = |keys: &[&str]| {
+            let mut best: Option<(usize, usize)> = None;
+            for (col, name) in header.iter().enumerate() {
+                let name = name.trim_ascii();
+                let name = name.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(name);
+                let Ok(name) = std::str::from_utf8(name) else {
+                    continue;
+                };
+                if let Some(p) = key_priority(keys, name) {
+                    if best.is_none_or(|(bp, _)| p < bp) {
+                        best = Some((p, col));
+                    }
+                }
+            }
+            best.map(|(_, col)| col)
+        };
+        Some(CsvColumns {
+            login: find(&LOGIN_KEYS)?,
+            password: find(&PASSWORD_KEYS)?,
+        })
+    }
+
+    /// Takes the pair out of one CSV record.
+    pub fn parse<'r>(&self, record: &'r csv::ByteRecord) -> Parsed<'r> {
+        match (record.get(self.login), record.get(self.password)) {
+            (Some(login), Some(password)) => {
+                if memchr::memchr(0, login).is_some() || memchr::memchr(0, password).is_some() {
+                    Parsed::Skip(SkipReason::Binary)
+                } else {
+                    pair(login, password)
+                }
+            }
+            _ => Parsed::Skip(SkipReason::CsvBadRecord),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair_of(line: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        match parse_line(line) {
+            Parsed::Pair(c) => (c.login.into_owned(), c.password.into_owned()),
+            Parsed::Skip(r) => panic!("skipped {:?}", r),
+        }
+    }
+
+    fn skip_of(line: &[u8]) -> SkipReason {
+        match parse_line(line) {
+            Parsed::Pair(_) => panic!("parsed"),
+            Parsed::Skip(r) => r,
+        }
+    }
+
+    #[test]
+    fn combolist_separators() {
+        assert_eq!(pair_of(b"a@b.c:pw"), (b"a@b.c".to_vec(), b"pw".to_vec()));
+        assert_eq!(pair_of(b"a@b.c;pw"), (b"a@b.c".to_vec(), b"pw".to_vec()));
+        assert_eq!(pair_of(b"a@b.c|pw"), (b"a@b.c".to_vec(), b"pw".to_vec()));
+        assert_eq!(pair_of(b"a@b.c\tpw"), (b"a@b.c".to_vec(), b"pw".to_vec()));
+        assert_eq!(pair_of(b"a@b.c:pw\r"), (b"a@b.c".to_vec(), b"pw".to_vec()));
+    }
+
+    #[test]
+    fn password_keeps_separators_and_spaces() {
+        assert_eq!(
+            pair_of(b"a@b.c:pa:ss"),
+            (b"a@b.c".to_vec(), b"pa:ss".to_vec())
+        );
+        assert_eq!(
+            pair_of(b"a@b.c;p|a s "),
+            (b"a@b.c".to_vec(), b"p|a s ".to_vec())
+        );
+    }
+
+    #[test]
+    fn stealer_log_urls() {
+        assert_eq!(
+            pair_of(b"https://x.example:8443/login:bob@y.z:pw"),
+            (b"bob@y.z".to_vec(), b"pw".to_vec())
+        );
+        assert_eq!(
+            pair_of(b"android://abc==@com.app/:bob:pw"),
+            (b"bob".to_vec(), b"pw".to_vec())
+        );
+        assert_eq!(
+            pair_of(b"https://site.com/path/to:alice@example.com:secret"),
+            (b"alice@example.com".to_vec(), b"secret".to_vec())
+        );
+        assert_eq!(
+            pair_of(b"http://host.tld:user@x.com:pw:x"),
+            (b"user@x.com".to_vec(), b"pw:x".to_vec())
+        );
+        assert_eq!(
+            pair_of(b"https://x.example:8443:bob:pw"),
+            (b"bob".to_vec(), b"pw".to_vec())
+        );
+        // Digits after the host with nothing left are the login, not a port.
+        assert_eq!(
+            pair_of(b"https://x.example:12345:pw"),
+            (b"12345".to_vec(), b"pw".to_vec())
+        );
+        assert_eq!(
+            skip_of(b"https://x.example/nothing"),
+            SkipReason::NoSeparator
+        );
+    }
+
+    #[test]
+    fn json_lines() {
+        assert_eq!(
+            pair_of(br#"{"email":"a@b.c","password":"p\"q\\r","ip":[1,2]}"#),
+            (b"a@b.c".to_vec(), b"p\"q\\r".to_vec())
+        );
+        assert_eq!(
+            pair_of(br#"  {"user":"u","username":"name","pwd":"\u00e9t\u00e9"}"#),
+            (b"name".to_vec(), "été".as_bytes().to_vec())
+        );
+        assert_eq!(
+            pair_of(br#"{"Login":"L","PASS":"x","pwd":12345}"#),
+            (b"L".to_vec(), b"x".to_vec())
+        );
+        assert_eq!(
+            skip_of(br#"{"email":"a","password":12345}"#),
+            SkipReason::JsonMissingField
+        );
+        assert_eq!(
+            skip_of(br#"{"email":"a@b.c"}"#),
+            SkipReason::JsonMissingField
+        );
+        assert_eq!(
+            skip_of(br#"{"email":"a@b.c","password":"#),
+            SkipReason::BadJson
+        );
+        assert_eq!(
+            skip_of(br#"{"email":"a","password":""}"#),
+            SkipReason::EmptyPassword
+        );
+    }
+
+    #[test]
+    fn skips() {
+        assert_eq!(skip_of(b""), SkipReason::Blank);
+        assert_eq!(skip_of(b" \t \r"), SkipReason::Blank);
+        assert_eq!(skip_of(b"# a:b"), SkipReason::Comment);
+        assert_eq!(skip_of(b"a\0b:c"), SkipReason::Binary);
+        assert_eq!(skip_of(b"no separator here"), SkipReason::NoSeparator);
+        assert_eq!(skip_of(b" :pw"), SkipReason::EmptyLogin);
+        assert_eq!(skip_of(b"login:"), SkipReason::EmptyPassword);
+        assert_eq!(skip_of(&vec![b'a'; MAX_LINE + 1]), SkipReason::TooLong);
+    }
+
+    #[test]
+    fn debug_redacts_password() {
+        let Parsed::Pair(c) = parse_line(b"user:hunter2") else {
+            panic!()
+        };
+        let dbg = format!("{:?}", c);
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+    }
+
+    #[test]
+    fn csv_columns_by_name() {
+        let header = csv::ByteRecord::from(vec!["id", " Email ", "Password", "username"]);
+        let cols = CsvColumns::from_header(&header).unwrap();
+        assert_eq!(
+            cols,
+            CsvColumns {
+                login: 1,
+                password: 2
+            }
+        );
+        let rec = csv::ByteRecord::from(vec!["1", "x@y.z", "p,w", "u"]);
+        match cols.parse(&rec) {
+            Parsed::Pair(c) => assert_eq!(&*c.password, b"p,w"),
+            other => panic!("{other:?}"),
+        }
+        let short = csv::ByteRecord::from(vec!["1"]);
+        assert!(matches!(
+            cols.parse(&short),
+            Parsed::Skip(SkipReason::CsvBadRecord)
+        ));
+        let none = csv::ByteRecord::from(vec!["a", "b"]);
+        assert_eq!(CsvColumns::from_header(&none), None);
+    }
+}

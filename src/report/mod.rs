@@ -1,0 +1,258 @@
+//! Reports: the reset list in its output formats, the review list, atomic files.
+//!
+//! Owns turning findings into bytes. One [`Format`] per output format, one file each
+//! ([`ndjson`], [`csv`], [`ids`]); records are always sorted by `account_id` so output
+//! is byte-identical from run to run at any thread count. Nothing here ever sees a
+//! password. [`atomic_write`] gives every output file all-or-nothing semantics: a
+//! temporary file in the target directory, fsync, then rename.
+
+pub mod csv;
+pub mod ids;
+pub mod ndjson;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::check::{Finding, Review};
+use crate::index::IndexView;
+
+/// The output formats of the reset list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// One JSON object per line.
+    #[default]
+    Ndjson,
+    /// CSV with a header row.
+    Csv,
+    /// One account_id per line.
+    Ids,
+}
+
+/// Where an account was first seen.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FirstSeen<'a> {
+    /// The dump file (as named on the command line / walk).
+    pub file: &'a str,
+    /// 1-based line.
+    pub line: u64,
+}
+
+/// One account needing a forced reset. Field order is the NDJSON schema.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ResetRecord<'a> {
+    /// `account_id` from the customers file.
+    pub account_id: &'a str,
+    /// Login as registered.
+    pub login: &'a str,
+    /// Always `password_match` in this version.
+    pub reason: &'static str,
+    /// Scheme name of the stored hash.
+    pub scheme: &'static str,
+    /// Lines whose password verified.
+    pub sightings: u64,
+    /// Earliest such line.
+    pub first_seen: FirstSeen<'a>,
+}
+
+/// One account for manual review (not all candidates were checked).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ReviewRecord<'a> {
+    /// `account_id`.
+    pub account_id: &'a str,
+    /// Login as registered.
+    pub login: &'a str,
+    /// Scheme name.
+    pub scheme: &'static str,
+    /// Distinct candidate passwords seen.
+    pub candidates: u64,
+    /// How many were verified.
+    pub checked: u64,
+    /// Lines carrying any candidate.
+    pub sightings: u64,
+}
+
+/// Builds the reset records, sorted by account_id.
+pub fn reset_records<'a>(
+    index: IndexView<'a>,
+    files: &'a [String],
+    findings: &[Finding],
+) -> Vec<ResetRecord<'a>> {
+    let mut out: Vec<ResetRecord<'a>> = findings
+        .iter()
+        .map(|f| {
+            let a = index.account(f.account);
+            ResetRecord {
+                account_id: a.id,
+                login: a.login,
+                reason: "password_match",
+                scheme: a.scheme.name(),
+                sightings: f.sightings,
+                first_seen: FirstSeen {
+                    file: files
+                        .get(f.first_seen.file as usize)
+                        .map_or("", String::as_str),
+                    line: f.first_seen.line,
+                },
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.account_id.cmp(b.account_id));
+    out
+}
+
+/// Builds the review records, sorted by account_id.
+pub fn review_records<'a>(index: IndexView<'a>, reviews: &[Review]) -> Vec<ReviewRecord<'a>> {
+    let mut out: Vec<ReviewRecord<'a>> = reviews
+        .iter()
+        .map(|r| {
+            let a = index.account(r.account);
+            ReviewRecord {
+                account_id: a.id,
+                login: a.login,
+                scheme: a.scheme.name(),
+                candidates: r.candidates,
+                checked: r.checked,
+                sightings: r.sightings,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.account_id.cmp(b.account_id));
+    out
+}
+
+/// An output format: optional header, then one record at a time.
+pub trait Format {
+    /// Written once before the records.
+    fn header(&mut self, _w: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+    /// Writes one record.
+    fn record(&mut self, w: &mut dyn Write, rec: &ResetRecord<'_>) -> io::Result<()>;
+}
+
+/// The writer for a format.
+pub fn formatter(format: OutputFormat) -> Box<dyn Format> {
+    match format {
+        OutputFormat::Ndjson => Box::new(ndjson::Ndjson),
+        OutputFormat::Csv => Box::new(csv::Csv),
+        OutputFormat::Ids => Box::new(ids::Ids),
+    }
+}
+
+/// Writes the whole reset list in `format`.
+pub fn write_resets(
+    w: &mut dyn Write,
+    format: OutputFormat,
+    records: &[ResetRecord<'_>],
+) -> io::Result<()> {
+    let mut f = formatter(format);
+    f.header(w)?;
+    for r in records {
+        f.record(w, r)?;
+    }
+    w.flush()
+}
+
+/// Writes the review list as NDJSON.
+pub fn write_reviews(w: &mut dyn Write, records: &[ReviewRecord<'_>]) -> io::Result<()> {
+    for r in records {
+        serde_json::to_writer(&mut *w, r)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
+}
+
+/// Creates `path` all at once: `write` fills a temporary file in the same directory,
+/// which is synced and renamed over `path` only if everything succeeded. A crash or an
+/// error leaves either the old file or none, never a partial one.
+pub fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".leakmatch-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    write(tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Vec<ResetRecord<'static>> {
+        vec![
+            ResetRecord {
+                account_id: "a-1",
+                login: "Alice@X.io",
+                reason: "password_match",
+                scheme: "sha1",
+                sightings: 2,
+                first_seen: FirstSeen {
+                    file: "d/x.txt",
+                    line: 3,
+                },
+            },
+            ResetRecord {
+                account_id: "b,2",
+                login: "bob \"b\"",
+                reason: "password_match",
+                scheme: "nt",
+                sightings: 1,
+                first_seen: FirstSeen {
+                    file: "d/y.txt",
+                    line: 1,
+                },
+            },
+        ]
+    }
+
+    fn render(format: OutputFormat) -> String {
+        let mut out = Vec::new();
+        write_resets(&mut out, format, &sample()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn all_formats() {
+        assert_eq!(
+            render(OutputFormat::Ndjson),
+            "{\"account_id\":\"a-1\",\"login\":\"Alice@X.io\",\"reason\":\"password_match\",\"scheme\":\"sha1\",\"sightings\":2,\"first_seen\":{\"file\":\"d/x.txt\",\"line\":3}}\n\
+             {\"account_id\":\"b,2\",\"login\":\"bob \\\"b\\\"\",\"reason\":\"password_match\",\"scheme\":\"nt\",\"sightings\":1,\"first_seen\":{\"file\":\"d/y.txt\",\"line\":1}}\n"
+        );
+        assert_eq!(
+            render(OutputFormat::Csv),
+            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line\n\
+             a-1,Alice@X.io,password_match,sha1,2,d/x.txt,3\n\
+             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1\n"
+        );
+        assert_eq!(render(OutputFormat::Ids), "a-1\nb,2\n");
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        std::fs::write(&p, "old").unwrap();
+        let err = atomic_write(&p, |f| {
+            f.write_all(b"partial")?;
+            Err(io::Error::other("boom"))
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+        atomic_write(&p, |f| f.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        // No temporary files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,616 @@
+//! The parallel scan: dump bytes in, per-account candidate passwords out.
+//!
+//! Owns scheduling and the hot loop. The run's files are cut into work units —
+//! memory-mapped files into chunks of [`ScanOptions::chunk_bytes`] ending at a line
+//! boundary, streamed files (stdin, gzip) and CSV files as one unit each — and rayon
+//! scans the units in parallel, so one 50 GB file keeps every core busy and so do ten
+//! thousand small ones. Units are processed in bounded waves and merged in unit order,
+//! so results never depend on thread timing.
+//!
+//! Per line the hot loop does: find the line end (memchr), parse it
+//! ([`crate::parse`]), normalise and hash the login into a reused buffer, and probe
+//! the [`IndexView`]. Lookups go in batches of [`BATCH`]: all hashes first, each slot
+//! prefetched, then the probes, so cache misses on a large index overlap. No heap
+//! allocation per line; only a login hit records its candidate password (deduplicated
+//! per account and password, with its sightings and first sighting).
+//!
+//! It does not verify passwords ([`crate::check`]).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::ops::Range;
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use rayon::prelude::*;
+
+use crate::index::IndexView;
+use crate::login;
+use crate::parse::{self, CsvColumns, Parsed, SkipReason};
+use crate::source::{DumpFile, InputError, Shape};
+
+/// Lines per lookup batch.
+pub const BATCH: usize = 16;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Tuning knobs of the scan.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Target size of a chunk of a mapped file.
+    pub chunk_bytes: usize,
+    /// Size of a read from a streamed file.
+    pub stream_block: usize,
+    /// Bytes of mapped input per wave (bounds memory held by unmerged results).
+    pub wave_bytes: u64,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            chunk_bytes: 4 << 20,
+            stream_block: 1 << 20,
+            wave_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Where a line was seen: file number (position in the run's sorted file list) and
+/// 1-based line. Ordered by file, then line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sighting {
+    /// Index into [`ScanOutput::files`].
+    pub file: u32,
+    /// 1-based line (for CSV, the line the record starts on).
+    pub line: u64,
+}
+
+/// What is known about one candidate (account, password).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CandInfo {
+    /// Lines carrying this login and password.
+    pub sightings: u64,
+    /// The earliest such line.
+    pub first: Sighting,
+}
+
+/// Distinct (account, password) candidates. The key is the account number
+/// (little-endian u32) followed by the password bytes. Never printed: `Debug` shows
+/// only a count.
+#[derive(Default)]
+pub struct Candidates {
+    map: HashMap<Box<[u8]>, CandInfo>,
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Candidates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Candidates({} distinct)", self.map.len())
+    }
+}
+
+impl Candidates {
+    fn add(&mut self, account: u32, password: &[u8], sightings: u64, first: Sighting) {
+        self.key.clear();
+        self.key.extend_from_slice(&account.to_le_bytes());
+        self.key.extend_from_slice(password);
+        match self.map.get_mut(&self.key[..]) {
+            Some(info) => {
+                info.sightings += sightings;
+                info.first = info.first.min(first);
+            }
+            None => {
+                self.map
+                    .insert(self.key.as_slice().into(), CandInfo { sightings, first });
+            }
+        }
+    }
+
+    /// Merges another set whose line numbers are `line_offset` short.
+    fn merge(&mut self, other: Candidates, line_offset: u64) {
+        for (k, mut v) in other.map {
+            v.first.line += line_offset;
+            match self.map.get_mut(&k) {
+                Some(info) => {
+                    info.sightings += v.sightings;
+                    info.first = info.first.min(v.first);
+                }
+                None => {
+                    self.map.insert(k, v);
+                }
+            }
+        }
+    }
+
+    /// Number of distinct candidates.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Every candidate as (account, password, info), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8], CandInfo)> + '_ {
+        self.map.iter().map(|(k, v)| {
+            let (acct, pw) = k.split_at(4);
+            (u32::from_le_bytes(acct.try_into().unwrap()), pw, *v)
+        })
+    }
+}
+
+/// Counters of a scan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Files opened and read (fully or until an error).
+    pub files: u64,
+    /// Bytes scanned (decompressed).
+    pub bytes: u64,
+    /// Lines (CSV: records, header included).
+    pub lines: u64,
+    /// Lines that gave a credential pair.
+    pub pairs: u64,
+    /// Pairs whose login belongs to a customer.
+    pub login_hits: u64,
+    /// Skipped lines, by [`SkipReason::index`].
+    pub skipped: [u64; SkipReason::COUNT],
+}
+
+impl Counters {
+    fn add(&mut self, o: &Counters) {
+        self.files += o.files;
+        self.bytes += o.bytes;
+        self.lines += o.lines;
+        self.pairs += o.pairs;
+        self.login_hits += o.login_hits;
+        for (a, b) in self.skipped.iter_mut().zip(o.skipped) {
+            *a += b;
+        }
+    }
+
+    /// Total skipped lines.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+}
+
+/// The result of scanning every input.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    /// Display names of the files, indexed by [`Sighting::file`].
+    pub files: Vec<String>,
+    /// Candidate passwords of customers' logins.
+    pub candidates: Candidates,
+    /// Counters.
+    pub counters: Counters,
+    /// Inputs that could not be (fully) read.
+    pub errors: Vec<InputError>,
+}
+
+/// One piece of work.
+enum Unit {
+    /// A chunk of a mapped line-based file.
+    Chunk {
+        file: u32,
+        map: Arc<Mmap>,
+        range: Range<usize>,
+    },
+    /// A whole mapped CSV file.
+    MappedCsv { file: u32, map: Arc<Mmap> },
+    /// A file read as a stream (stdin, compressed, or not mappable).
+    Stream { file: u32, dump: DumpFile },
+}
+
+impl Unit {
+    fn file(&self) -> u32 {
+        match self {
+            Unit::Chunk { file, .. } | Unit::MappedCsv { file, .. } | Unit::Stream { file, .. } => {
+                *file
+            }
+        }
+    }
+}
+
+/// What a unit produced; line numbers are relative to the unit's start.
+#[derive(Default)]
+struct UnitOut {
+    counters: Counters,
+    candidates: Candidates,
+    error: Option<String>,
+}
+
+/// Scans `files` against `index`.
+pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> ScanOutput {
+    let mut out = ScanOutput {
+        files: files.iter().map(|f| f.display.clone()).collect(),
+        ..ScanOutput::default()
+    };
+    // Lines already seen per file, to turn unit-relative line numbers into real ones.
+    let mut file_lines = vec![0u64; files.len()];
+    let mut wave: Vec<Unit> = Vec::new();
+    let mut wave_bytes = 0u64;
+    let flush = |wave: &mut Vec<Unit>, out: &mut ScanOutput, file_lines: &mut Vec<u64>| {
+        let results: Vec<(u32, UnitOut)> = std::mem::take(wave)
+            .into_par_iter()
+            .map(|u| (u.file(), run_unit(u, index, opts)))
+            .collect();
+        for (file, r) in results {
+            let f = file as usize;
+            out.candidates.merge(r.candidates, file_lines[f]);
+            file_lines[f] += r.counters.lines;
+            out.counters.add(&r.counters);
+            if let Some(message) = r.error {
+                out.errors.push(InputError {
+                    display: files[f].display.clone(),
+                    message,
+                });
+            }
+        }
+    };
+    for (i, dump) in files.iter().enumerate() {
+        let file = i as u32;
+        match dump.map() {
+            Ok(Some(map)) => {
+                let map = Arc::new(map);
+                out.counters.files += 1;
+                wave_bytes += map.len() as u64;
+                match dump.shape {
+                    Shape::Csv => wave.push(Unit::MappedCsv { file, map }),
+                    Shape::Lines => {
+                        for range in split_chunks(&map, opts.chunk_bytes) {
+                            wave.push(Unit::Chunk {
+                                file,
+                                map: Arc::clone(&map),
+                                range,
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(None) => {
+                out.counters.files += 1;
+                wave.push(Unit::Stream {
+                    file,
+                    dump: dump.clone(),
+                });
+            }
+            Err(e) => out.errors.push(InputError {
+                display: dump.display.clone(),
+                message: e.to_string(),
+            }),
+        }
+        if wave_bytes >= opts.wave_bytes || wave.len() >= 4096 {
+            flush(&mut wave, &mut out, &mut file_lines);
+            wave_bytes = 0;
+        }
+    }
+    flush(&mut wave, &mut out, &mut file_lines);
+    out
+}
+
+/// Cuts `bytes` into ranges of about `target` bytes, each ending just after a `\n`
+/// (or at the end).
+pub fn split_chunks(bytes: &[u8], target: usize) -> Vec<Range<usize>> {
+    let target = target.max(1);
+    let mut out = Vec::with_capacity(bytes.len() / target + 1);
+    let mut start = 0;
+    while start < bytes.len() {
+        let nominal = start.saturating_add(target);
+        let end = if nominal >= bytes.len() {
+            bytes.len()
+        } else {
+            memchr::memchr(b'\n', &bytes[nominal..]).map_or(bytes.len(), |i| nominal + i + 1)
+        };
+        out.push(start..end);
+        start = end;
+    }
+    out
+}
+
+fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
+    let mut out = UnitOut::default();
+    match unit {
+        Unit::Chunk { file, map, range } => {
+            let mut bytes = &map[range.clone()];
+            out.counters.bytes = bytes.len() as u64;
+            if range.start == 0 {
+                bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+            }
+            LineScanner::new(index, file).scan(bytes, &mut out);
+        }
+        Unit::MappedCsv { file, map } => {
+            out.counters.bytes = map.len() as u64;
+            scan_csv(&map[..], index, file, &mut out);
+        }
+        Unit::Stream { file, dump } => match dump.open_stream() {
+            Ok(reader) => {
+                let reader = CountingReader {
+                    inner: reader,
+                    count: 0,
+                };
+                match dump.shape {
+                    Shape::Lines => scan_stream(reader, index, file, opts, &mut out),
+                    Shape::Csv => {
+                        let mut reader = reader;
+                        scan_csv(&mut reader, index, file, &mut out);
+                        out.counters.bytes = reader.count;
+                    }
+                }
+            }
+            Err(e) => {
+                out.counters.files = 0;
+                out.error = Some(e.to_string());
+            }
+        },
+    }
+    out
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads a stream block by block, scanning the complete lines of each block. A line
+/// longer than [`parse::MAX_LINE`] is dropped as it streams past (counted as
+/// too long) so no input can make the buffer grow without bound.
+fn scan_stream<R: Read>(
+    mut reader: CountingReader<R>,
+    index: IndexView<'_>,
+    file: u32,
+    opts: &ScanOptions,
+    out: &mut UnitOut,
+) {
+    let block = opts.stream_block.max(parse::MAX_LINE + 2);
+    let mut buf: Vec<u8> = vec![0; block * 2];
+    let mut lines = LineScanner::new(index, file);
+    // A BOM is dropped only at the very start of the stream.
+    let mut filled = read_full(&mut reader, &mut buf[..BOM.len()], out);
+    if buf[..filled] == *BOM {
+        filled = 0;
+    }
+    let mut discarding = false;
+    while out.error.is_none() {
+        let n = read_full(&mut reader, &mut buf[filled..], out);
+        if n == 0 {
+            break;
+        }
+        filled += n;
+        let mut start = 0;
+        if discarding {
+            // An overlong line is being dropped: it ends at the first newline.
+            let Some(nl) = memchr::memchr(b'\n', &buf[..filled]) else {
+                filled = 0;
+                continue;
+            };
+            lines.count_skip(SkipReason::TooLong, &mut out.counters);
+            discarding = false;
+            start = nl + 1;
+        }
+        match memchr::memrchr(b'\n', &buf[start..filled]) {
+            Some(i) => {
+                let end = start + i + 1;
+                lines.scan(&buf[start..end], out);
+                buf.copy_within(end..filled, 0);
+                filled -= end;
+            }
+            None => {
+                buf.copy_within(start..filled, 0);
+                filled -= start;
+            }
+        }
+        if filled > parse::MAX_LINE {
+            discarding = true;
+            filled = 0;
+        }
+    }
+    if discarding {
+        lines.count_skip(SkipReason::TooLong, &mut out.counters);
+    } else if filled > 0 {
+        lines.scan(&buf[..filled], out);
+    }
+    out.counters.bytes = reader.count;
+}
+
+/// Reads until `buf` is full or the stream ends; a read error is recorded in `out`
+/// (what was read before it is kept).
+fn read_full<R: Read>(reader: &mut CountingReader<R>, buf: &mut [u8], out: &mut UnitOut) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                out.error = Some(format!("read error after {} bytes: {e}", reader.count));
+                break;
+            }
+        }
+    }
+    n
+}
+
+/// Scans a CSV dump: header first, then one record at a time.
+fn scan_csv<R: Read>(reader: R, index: IndexView<'_>, file: u32, out: &mut UnitOut) {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut record = csv::ByteRecord::new();
+    let mut columns: Option<Option<CsvColumns>> = None;
+    let mut lines = LineScanner::new(index, file);
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                out.error = Some(match e.position() {
+                    Some(p) => format!("CSV error on line {}", p.line()),
+                    None => "CSV read error".to_string(),
+                });
+                break;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        out.counters.lines += 1;
+        let reason = match columns {
+            None => {
+                columns = Some(CsvColumns::from_header(&record));
+                SkipReason::CsvHeader
+            }
+            Some(None) => SkipReason::CsvNoColumns,
+            Some(Some(cols)) => match cols.parse(&record) {
+                Parsed::Pair(cred) => {
+                    out.counters.pairs += 1;
+                    lines.lookup_now(&cred.login, &cred.password, line, out);
+                    continue;
+                }
+                Parsed::Skip(r) => r,
+            },
+        };
+        out.counters.skipped[reason.index()] += 1;
+    }
+}
+
+/// A login waiting for its index probe.
+struct Pending<'a> {
+    hash: u64,
+    norm: Range<usize>,
+    password: Cow<'a, [u8]>,
+    line: u64,
+}
+
+/// The hot loop's state: the unit's line count and reused buffers.
+struct LineScanner<'i> {
+    index: IndexView<'i>,
+    file: u32,
+    /// Lines seen so far in this unit.
+    line: u64,
+    norm: Vec<u8>,
+    /// Normalised logins of the pending batch.
+    norms: Vec<u8>,
+}
+
+impl<'i> LineScanner<'i> {
+    fn new(index: IndexView<'i>, file: u32) -> Self {
+        LineScanner {
+            index,
+            file,
+            line: 0,
+            norm: Vec::with_capacity(256),
+            norms: Vec::with_capacity(BATCH * 64),
+        }
+    }
+
+    /// Scans every line of `bytes` (which ends at a line boundary or at the end of
+    /// the input). Lookups are batched: [`BATCH`] logins are hashed and their slots
+    /// prefetched before any is probed.
+    fn scan<'a>(&mut self, bytes: &'a [u8], out: &mut UnitOut) {
+        let mut pending: Vec<Pending<'a>> = Vec::with_capacity(BATCH);
+        let mut rest = bytes;
+        loop {
+            let line = match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    let l = &rest[..i];
+                    rest = &rest[i + 1..];
+                    l
+                }
+                None if !rest.is_empty() => std::mem::take(&mut rest),
+                None => break,
+            };
+            self.line += 1;
+            out.counters.lines += 1;
+            match parse::parse_line(line) {
+                Parsed::Pair(cred) => {
+                    out.counters.pairs += 1;
+                    let norm = login::normalize(&cred.login, &mut self.norm);
+                    let hash = login::hash_normalized(norm);
+                    self.index.prefetch(hash);
+                    let from = self.norms.len();
+                    self.norms.extend_from_slice(norm);
+                    pending.push(Pending {
+                        hash,
+                        norm: from..self.norms.len(),
+                        password: cred.password,
+                        line: self.line,
+                    });
+                    if pending.len() == BATCH {
+                        self.probe(&mut pending, out);
+                    }
+                }
+                Parsed::Skip(r) => out.counters.skipped[r.index()] += 1,
+            }
+        }
+        self.probe(&mut pending, out);
+    }
+
+    fn count_skip(&mut self, r: SkipReason, c: &mut Counters) {
+        self.line += 1;
+        c.lines += 1;
+        c.skipped[r.index()] += 1;
+    }
+
+    /// Probes the index for every pending login.
+    fn probe(&mut self, pending: &mut Vec<Pending<'_>>, out: &mut UnitOut) {
+        for p in pending.drain(..) {
+            self.record(p.hash, p.norm, &p.password, p.line, out);
+        }
+        self.norms.clear();
+    }
+
+    /// Looks one login up at once (CSV records, whose bytes do not outlive the
+    /// record buffer).
+    fn lookup_now(&mut self, login: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
+        let norm = login::normalize(login, &mut self.norm);
+        let hash = login::hash_normalized(norm);
+        self.norms.clear();
+        self.norms.extend_from_slice(norm);
+        let len = self.norms.len();
+        self.record(hash, 0..len, password, line, out);
+    }
+
+    #[inline]
+    fn record(&self, hash: u64, norm: Range<usize>, password: &[u8], line: u64, out: &mut UnitOut) {
+        if let Some(accounts) = self.index.lookup(hash, &self.norms[norm]) {
+            out.counters.login_hits += 1;
+            let seen = Sighting {
+                file: self.file,
+                line,
+            };
+            for account in accounts {
+                out.candidates.add(account, password, 1, seen);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_at_line_boundaries_and_cover_everything() {
+        let data = b"aaa\nbb\ncccccc\nd\n\nlast";
+        for target in 1..data.len() + 2 {
+            let chunks = split_chunks(data, target);
+            assert_eq!(chunks.first().unwrap().start, 0);
+            assert_eq!(chunks.last().unwrap().end, data.len());
+            for w in chunks.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert_eq!(data[w[0].end - 1], b'\n');
+            }
+        }
+        assert!(split_chunks(b"", 4).is_empty());
+    }
+}

@@ -1,0 +1,129 @@
+//! Run statistics: the end-of-run summary on stderr and the `--stats` JSON object.
+//!
+//! Owns the names and meaning of every counter a run reports. Both renderings come
+//! from the one [`Summary`] struct, so they can never disagree.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::parse::SkipReason;
+use crate::scan::Counters;
+
+/// Everything a run reports about itself. Serialized as the `--stats` JSON object.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Summary {
+    /// Dump files read.
+    pub files: u64,
+    /// Dump files skipped because an incremental state had already scanned them.
+    pub files_skipped_seen: u64,
+    /// Bytes scanned (after decompression).
+    pub bytes: u64,
+    /// Lines (CSV records) read.
+    pub lines: u64,
+    /// Lines that gave a login and password.
+    pub pairs: u64,
+    /// Lines skipped, by reason (every reason listed, zeros included).
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Sum of `skipped`.
+    pub skipped_total: u64,
+    /// Pairs whose login belongs to a customer.
+    pub login_hits: u64,
+    /// Distinct (account, password) candidates.
+    pub candidates: u64,
+    /// Password verifications performed.
+    pub verifications: u64,
+    /// Accounts in the reset list.
+    pub accounts_to_reset: u64,
+    /// Accounts left for review (budget exhausted, not confirmed).
+    pub accounts_for_review: u64,
+    /// Inputs that could not be read (fully).
+    pub unreadable_inputs: u64,
+    /// Customer accounts in the index.
+    pub customers: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Wall-clock seconds for the whole run.
+    pub elapsed_seconds: f64,
+    /// Scanned megabytes (10^6 bytes) per second of wall-clock time.
+    pub mb_per_s: f64,
+}
+
+impl Summary {
+    /// Fills the scan counters; the rest is set by the caller.
+    pub fn from_counters(c: &Counters) -> Summary {
+        Summary {
+            files: c.files,
+            files_skipped_seen: 0,
+            bytes: c.bytes,
+            lines: c.lines,
+            pairs: c.pairs,
+            skipped: SkipReason::ALL
+                .iter()
+                .map(|r| (r.name(), c.skipped[r.index()]))
+                .collect(),
+            skipped_total: c.skipped_total(),
+            login_hits: c.login_hits,
+            candidates: 0,
+            verifications: 0,
+            accounts_to_reset: 0,
+            accounts_for_review: 0,
+            unreadable_inputs: 0,
+            customers: 0,
+            threads: 0,
+            elapsed_seconds: 0.0,
+            mb_per_s: 0.0,
+        }
+    }
+
+    /// Sets elapsed time and the derived rate.
+    pub fn set_elapsed(&mut self, seconds: f64) {
+        self.elapsed_seconds = seconds;
+        self.mb_per_s = if seconds > 0.0 {
+            self.bytes as f64 / 1e6 / seconds
+        } else {
+            0.0
+        };
+    }
+
+    /// The human summary printed on stderr.
+    pub fn render_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "leakmatch: {} files, {} bytes, {} lines in {:.3} s ({:.1} MB/s, {} threads)",
+            self.files, self.bytes, self.lines, self.elapsed_seconds, self.mb_per_s, self.threads
+        );
+        if self.files_skipped_seen > 0 {
+            let _ = writeln!(s, "  files already scanned  {}", self.files_skipped_seen);
+        }
+        let _ = writeln!(s, "  pairs parsed           {}", self.pairs);
+        let reasons: Vec<String> = self
+            .skipped
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        if reasons.is_empty() {
+            let _ = writeln!(s, "  lines skipped          0");
+        } else {
+            let _ = writeln!(
+                s,
+                "  lines skipped          {} ({})",
+                self.skipped_total,
+                reasons.join(", ")
+            );
+        }
+        let _ = writeln!(s, "  login hits             {}", self.login_hits);
+        let _ = writeln!(s, "  verifications          {}", self.verifications);
+        let _ = writeln!(s, "  accounts to reset      {}", self.accounts_to_reset);
+        if self.accounts_for_review > 0 {
+            let _ = writeln!(s, "  accounts for review    {}", self.accounts_for_review);
+        }
+        if self.unreadable_inputs > 0 {
+            let _ = writeln!(s, "  unreadable inputs      {}", self.unreadable_inputs);
+        }
+        s
+    }
+}

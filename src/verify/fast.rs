@@ -1,0 +1,237 @@
+//! Fast schemes: the SHA-1 family and NT hashes.
+//!
+//! These cost well under a microsecond to check, so every distinct candidate is
+//! verified without a budget. Stored form in the index (`StoredHash::data`):
+//!
+//! | scheme | data |
+//! |---|---|
+//! | `sha1`, `ldap_sha1` | the 20-byte digest |
+//! | `ldap_ssha1` | 20-byte digest ‖ salt |
+//! | `django_sha1` | salt ‖ 20-byte digest |
+//! | `nt` | the 16-byte MD4 digest |
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use md4::Md4;
+use sha1::{Digest, Sha1};
+use subtle::ConstantTimeEq;
+
+use super::{HashFormatError, Scheme, StoredHash};
+
+/// Standard base64, padding optional (LDAP tools differ).
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+const SHA1_LEN: usize = 20;
+
+fn malformed(scheme: Scheme, what: &'static str) -> HashFormatError {
+    HashFormatError::Malformed {
+        scheme: scheme.name(),
+        what,
+    }
+}
+
+fn hex_exact(s: &str, n: usize, scheme: Scheme) -> Result<Vec<u8>, HashFormatError> {
+    if s.len() != 2 * n {
+        return Err(malformed(scheme, "wrong number of hex digits"));
+    }
+    decode_hex(s).ok_or_else(|| malformed(scheme, "bad hex digits"))
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    fn nib(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let b = s.as_bytes();
+    if b.len() % 2 != 0 {
+        return None;
+    }
+    b.chunks_exact(2)
+        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
+        .collect()
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Recognises a fast-scheme value: `Ok(None)` if it is not one of these formats.
+pub fn parse(v: &str) -> Result<Option<StoredHash>, HashFormatError> {
+    let stored = |scheme, data| Ok(Some(StoredHash { scheme, data }));
+    if v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return stored(Scheme::Sha1, hex_exact(v, SHA1_LEN, Scheme::Sha1)?);
+    }
+    if let Some(b64) = strip_prefix_ci(v, "{SHA}") {
+        let d = B64
+            .decode(b64)
+            .map_err(|_| malformed(Scheme::LdapSha1, "bad base64"))?;
+        if d.len() != SHA1_LEN {
+            return Err(malformed(Scheme::LdapSha1, "digest is not 20 bytes"));
+        }
+        return stored(Scheme::LdapSha1, d);
+    }
+    if let Some(b64) = strip_prefix_ci(v, "{SSHA}") {
+        let d = B64
+            .decode(b64)
+            .map_err(|_| malformed(Scheme::LdapSsha1, "bad base64"))?;
+        if d.len() <= SHA1_LEN {
+            return Err(malformed(
+                Scheme::LdapSsha1,
+                "no salt after the 20-byte digest",
+            ));
+        }
+        return stored(Scheme::LdapSsha1, d);
+    }
+    if let Some(rest) = v.strip_prefix("sha1$") {
+        let (salt, hex) = rest
+            .split_once('$')
+            .ok_or_else(|| malformed(Scheme::DjangoSha1, "expected sha1$SALT$HEX"))?;
+        let mut data = salt.as_bytes().to_vec();
+        data.extend(hex_exact(hex, SHA1_LEN, Scheme::DjangoSha1)?);
+        return stored(Scheme::DjangoSha1, data);
+    }
+    if let Some(hex) = strip_prefix_ci(v, "$NT$") {
+        return stored(Scheme::Nt, hex_exact(hex, 16, Scheme::Nt)?);
+    }
+    Ok(None)
+}
+
+/// SHA-1 of the password, for the unsalted schemes.
+pub fn sha1(password: &[u8]) -> [u8; 20] {
+    Sha1::digest(password).into()
+}
+
+/// NT hash: MD4 of the password as UTF-16LE. Bytes that are not valid UTF-8 are
+/// decoded lossily (U+FFFD) first, as Windows would never have stored them anyway.
+pub fn nt(password: &[u8]) -> [u8; 16] {
+    let mut h = Md4::new();
+    let text = String::from_utf8_lossy(password);
+    for unit in text.encode_utf16() {
+        h.update(unit.to_le_bytes());
+    }
+    h.finalize().into()
+}
+
+/// Checks a password against fast-scheme data (see the module docs for the layout).
+pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
+    match scheme {
+        Scheme::Sha1 | Scheme::LdapSha1 => sha1(password).ct_eq(data).into(),
+        Scheme::LdapSsha1 => {
+            let Some((digest, salt)) = data.split_at_checked(SHA1_LEN) else {
+                return false;
+            };
+            let got: [u8; 20] = Sha1::new()
+                .chain_update(password)
+                .chain_update(salt)
+                .finalize()
+                .into();
+            got.ct_eq(digest).into()
+        }
+        Scheme::DjangoSha1 => {
+            let Some(split) = data.len().checked_sub(SHA1_LEN) else {
+                return false;
+            };
+            let (salt, digest) = data.split_at(split);
+            let got: [u8; 20] = Sha1::new()
+                .chain_update(salt)
+                .chain_update(password)
+                .finalize()
+                .into();
+            got.ct_eq(digest).into()
+        }
+        Scheme::Nt => nt(password).ct_eq(data).into(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_stored, verify as verify_any};
+    use super::*;
+
+    // Reference values from Python: hashlib.sha1(b"password").hexdigest(),
+    // passlib.hash.nthash.hash("password").
+    const SHA1_PASSWORD: &str = "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8";
+    const NT_PASSWORD: &str = "8846f7eaee8fb117ad06bdd830b7586c";
+
+    #[test]
+    fn sha1_any_case() {
+        for v in [SHA1_PASSWORD.to_string(), SHA1_PASSWORD.to_uppercase()] {
+            let h = parse_stored(&v).unwrap();
+            assert_eq!(h.scheme, Scheme::Sha1);
+            assert!(verify_any(h.scheme, &h.data, b"password"));
+            assert!(!verify_any(h.scheme, &h.data, b"Password"));
+        }
+    }
+
+    #[test]
+    fn ldap_sha_and_ssha() {
+        let digest = decode_hex(SHA1_PASSWORD).unwrap();
+        let v = format!("{{SHA}}{}", B64.encode(&digest));
+        let h = parse_stored(&v).unwrap();
+        assert_eq!(h.scheme, Scheme::LdapSha1);
+        assert!(verify_any(h.scheme, &h.data, b"password"));
+
+        let salt = b"\x01\x02\x03\x04\xff";
+        let mut d: Vec<u8> = Sha1::new()
+            .chain_update(b"secret")
+            .chain_update(salt)
+            .finalize()
+            .to_vec();
+        d.extend_from_slice(salt);
+        let h = parse_stored(&format!("{{SSHA}}{}", B64.encode(&d))).unwrap();
+        assert_eq!(h.scheme, Scheme::LdapSsha1);
+        assert!(verify_any(h.scheme, &h.data, b"secret"));
+        assert!(!verify_any(h.scheme, &h.data, b"secreT"));
+    }
+
+    #[test]
+    fn django_sha1() {
+        let hex: String = Sha1::digest(b"saltpassword")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let h = parse_stored(&format!("sha1$salt${hex}")).unwrap();
+        assert_eq!(h.scheme, Scheme::DjangoSha1);
+        assert!(verify_any(h.scheme, &h.data, b"password"));
+        assert!(!verify_any(h.scheme, &h.data, b"passwor"));
+    }
+
+    #[test]
+    fn nt_hash() {
+        let h = parse_stored(&format!("$NT${NT_PASSWORD}")).unwrap();
+        assert_eq!(h.scheme, Scheme::Nt);
+        assert!(verify_any(h.scheme, &h.data, b"password"));
+        assert!(!verify_any(h.scheme, &h.data, b"passwort"));
+    }
+
+    #[test]
+    fn malformed_values() {
+        assert!(matches!(
+            parse_stored("{SSHA}!!!!"),
+            Err(HashFormatError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse_stored("$NT$zz46f7eaee8fb117ad06bdd830b7586c"),
+            Err(HashFormatError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse_stored("sha1$nosalt"),
+            Err(HashFormatError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse_stored("{SHA}AAAA"),
+            Err(HashFormatError::Malformed { .. })
+        ));
+    }
+}

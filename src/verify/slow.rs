@@ -1,0 +1,353 @@
+//! Slow schemes: bcrypt, argon2, PBKDF2 (Django and passlib forms), sha256crypt and
+//! sha512crypt.
+//!
+//! Each check costs milliseconds by design, so [`crate::check`] runs them in parallel
+//! under a per-account budget. The index stores the validated hash string itself
+//! (`StoredHash::data`); it is parsed again at check time, which costs nothing next to
+//! the hash. The work is done by the well-kept crates (`bcrypt`, `argon2`, `pbkdf2`,
+//! `sha-crypt`); digests are compared in constant time.
+
+use argon2::password_hash::PasswordHash;
+use argon2::{Argon2, PasswordVerifier};
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use sha2::{Sha256, Sha512};
+use subtle::ConstantTimeEq;
+
+use super::{HashFormatError, Scheme, StoredHash};
+
+/// passlib's "adapted base64": standard alphabet with `.` for `+`, no padding.
+const NO_PAD: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+fn malformed(scheme: Scheme, what: &'static str) -> HashFormatError {
+    HashFormatError::Malformed {
+        scheme: scheme.name(),
+        what,
+    }
+}
+
+/// Recognises a slow-scheme value: `Ok(None)` if it is not one of these formats.
+pub fn parse(v: &str) -> Result<Option<StoredHash>, HashFormatError> {
+    let scheme = if ["$2a$", "$2b$", "$2x$", "$2y$"]
+        .iter()
+        .any(|p| v.starts_with(p))
+    {
+        Scheme::Bcrypt
+    } else if v.starts_with("$argon2id$") {
+        Scheme::Argon2id
+    } else if v.starts_with("$argon2i$") {
+        Scheme::Argon2i
+    } else if v.starts_with("$argon2d$") {
+        Scheme::Argon2d
+    } else if v.starts_with("pbkdf2_sha256$") {
+        Scheme::DjangoPbkdf2Sha256
+    } else if v.starts_with("pbkdf2_sha1$") {
+        Scheme::DjangoPbkdf2Sha1
+    } else if v.starts_with("$pbkdf2$") || v.starts_with("$pbkdf2-sha1$") {
+        Scheme::Pbkdf2Sha1
+    } else if v.starts_with("$pbkdf2-sha256$") {
+        Scheme::Pbkdf2Sha256
+    } else if v.starts_with("$pbkdf2-sha512$") {
+        Scheme::Pbkdf2Sha512
+    } else if v.starts_with("$5$") {
+        Scheme::Sha256Crypt
+    } else if v.starts_with("$6$") {
+        Scheme::Sha512Crypt
+    } else {
+        return Ok(None);
+    };
+    validate(scheme, v)?;
+    Ok(Some(StoredHash {
+        scheme,
+        data: v.as_bytes().to_vec(),
+    }))
+}
+
+fn validate(scheme: Scheme, v: &str) -> Result<(), HashFormatError> {
+    match scheme {
+        Scheme::Bcrypt => parse_bcrypt(v).map(|_| ()),
+        Scheme::Argon2id | Scheme::Argon2i | Scheme::Argon2d => {
+            let hash = PasswordHash::new(v).map_err(|_| malformed(scheme, "bad PHC string"))?;
+            argon2::Params::try_from(&hash)
+                .map_err(|_| malformed(scheme, "bad argon2 parameters"))?;
+            if hash.hash.is_none() || hash.salt.is_none() {
+                return Err(malformed(scheme, "missing salt or hash"));
+            }
+            Ok(())
+        }
+        Scheme::DjangoPbkdf2Sha256 | Scheme::DjangoPbkdf2Sha1 => {
+            parse_django_pbkdf2(scheme, v).map(|_| ())
+        }
+        Scheme::Pbkdf2Sha1 | Scheme::Pbkdf2Sha256 | Scheme::Pbkdf2Sha512 => {
+            parse_passlib_pbkdf2(scheme, v).map(|_| ())
+        }
+        Scheme::Sha256Crypt | Scheme::Sha512Crypt => parse_sha_crypt(scheme, v).map(|_| ()),
+        _ => Err(malformed(scheme, "not a slow scheme")),
+    }
+}
+
+/// `$2?$CC$` + 22 salt chars + 31 hash chars, bcrypt's base64 alphabet.
+fn parse_bcrypt(v: &str) -> Result<u32, HashFormatError> {
+    let s = Scheme::Bcrypt;
+    let parts: Vec<&str> = v.split('$').collect();
+    if parts.len() != 4 || !parts[0].is_empty() {
+        return Err(malformed(s, "expected $2b$COST$SALTHASH"));
+    }
+    let cost: u32 = parts[2]
+        .parse()
+        .map_err(|_| malformed(s, "cost is not a number"))?;
+    if !(4..=31).contains(&cost) {
+        return Err(malformed(s, "cost outside 4..=31"));
+    }
+    let body = parts[3].as_bytes();
+    if body.len() != 53
+        || !body
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/'))
+    {
+        return Err(malformed(
+            s,
+            "salt and hash are not 53 bcrypt-base64 characters",
+        ));
+    }
+    Ok(cost)
+}
+
+struct Pbkdf2Params {
+    rounds: u32,
+    salt: Vec<u8>,
+    digest: Vec<u8>,
+}
+
+/// Django: `pbkdf2_sha256$ITER$SALT$B64` (salt used as its UTF-8 bytes).
+fn parse_django_pbkdf2(scheme: Scheme, v: &str) -> Result<Pbkdf2Params, HashFormatError> {
+    let parts: Vec<&str> = v.split('$').collect();
+    if parts.len() != 4 {
+        return Err(malformed(scheme, "expected NAME$ITER$SALT$HASH"));
+    }
+    let rounds = parse_rounds(scheme, parts[1])?;
+    let digest = STANDARD
+        .decode(parts[3])
+        .map_err(|_| malformed(scheme, "bad base64 hash"))?;
+    check_digest(scheme, &digest)?;
+    Ok(Pbkdf2Params {
+        rounds,
+        salt: parts[2].as_bytes().to_vec(),
+        digest,
+    })
+}
+
+/// passlib: `$pbkdf2-sha256$ITER$SALT$HASH`, salt and hash in adapted base64.
+fn parse_passlib_pbkdf2(scheme: Scheme, v: &str) -> Result<Pbkdf2Params, HashFormatError> {
+    let parts: Vec<&str> = v.split('$').collect();
+    if parts.len() != 5 || !parts[0].is_empty() {
+        return Err(malformed(scheme, "expected $NAME$ITER$SALT$HASH"));
+    }
+    let rounds = parse_rounds(scheme, parts[2])?;
+    let ab64 = |s: &str| NO_PAD.decode(s.replace('.', "+"));
+    let salt = ab64(parts[3]).map_err(|_| malformed(scheme, "bad adapted-base64 salt"))?;
+    let digest = ab64(parts[4]).map_err(|_| malformed(scheme, "bad adapted-base64 hash"))?;
+    check_digest(scheme, &digest)?;
+    Ok(Pbkdf2Params {
+        rounds,
+        salt,
+        digest,
+    })
+}
+
+fn parse_rounds(scheme: Scheme, s: &str) -> Result<u32, HashFormatError> {
+    match s.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(malformed(
+            scheme,
+            "iteration count is not a positive number",
+        )),
+    }
+}
+
+fn check_digest(scheme: Scheme, digest: &[u8]) -> Result<(), HashFormatError> {
+    if digest.is_empty() || digest.len() > 64 {
+        return Err(malformed(scheme, "hash length is not 1..=64 bytes"));
+    }
+    Ok(())
+}
+
+struct ShaCryptParams<'a> {
+    rounds: usize,
+    salt: &'a str,
+    hash: &'a str,
+}
+
+/// glibc `$5$[rounds=N$]SALT$HASH` / `$6$...`. Rounds are clamped to
+/// 1000..=999999999 and the salt to 16 characters, as glibc does.
+fn parse_sha_crypt(scheme: Scheme, v: &str) -> Result<ShaCryptParams<'_>, HashFormatError> {
+    let parts: Vec<&str> = v.split('$').collect();
+    let (rounds, salt, hash) = match parts.as_slice() {
+        ["", _, r, salt, hash] if r.starts_with("rounds=") => {
+            let n: usize = r["rounds=".len()..]
+                .parse()
+                .map_err(|_| malformed(scheme, "rounds= is not a number"))?;
+            (n.clamp(1_000, 999_999_999), *salt, *hash)
+        }
+        ["", _, salt, hash] => (5_000, *salt, *hash),
+        _ => return Err(malformed(scheme, "expected $5$[rounds=N$]SALT$HASH")),
+    };
+    let want = if scheme == Scheme::Sha256Crypt {
+        43
+    } else {
+        86
+    };
+    let crypt64 = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/'))
+    };
+    if hash.len() != want || !crypt64(hash) {
+        return Err(malformed(
+            scheme,
+            "hash part has the wrong length or alphabet",
+        ));
+    }
+    let salt = match salt.char_indices().nth(16) {
+        Some((i, _)) => &salt[..i],
+        None => salt,
+    };
+    Ok(ShaCryptParams { rounds, salt, hash })
+}
+
+/// Checks a password against a slow-scheme hash string.
+pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
+    let Ok(v) = std::str::from_utf8(data) else {
+        return false;
+    };
+    match scheme {
+        // `bcrypt::verify` truncates to 72 bytes as the original implementations do,
+        // and compares in constant time.
+        Scheme::Bcrypt => bcrypt::verify(password, v).unwrap_or(false),
+        Scheme::Argon2id | Scheme::Argon2i | Scheme::Argon2d => match PasswordHash::new(v) {
+            // The hash's own algorithm, version and parameters are used; the output
+            // comparison is constant time.
+            Ok(hash) => Argon2::default().verify_password(password, &hash).is_ok(),
+            Err(_) => false,
+        },
+        Scheme::DjangoPbkdf2Sha256 | Scheme::DjangoPbkdf2Sha1 => {
+            parse_django_pbkdf2(scheme, v).is_ok_and(|p| pbkdf2_check(scheme, &p, password))
+        }
+        Scheme::Pbkdf2Sha1 | Scheme::Pbkdf2Sha256 | Scheme::Pbkdf2Sha512 => {
+            parse_passlib_pbkdf2(scheme, v).is_ok_and(|p| pbkdf2_check(scheme, &p, password))
+        }
+        Scheme::Sha256Crypt => parse_sha_crypt(scheme, v).is_ok_and(|p| {
+            sha_crypt::Sha256Params::new(p.rounds)
+                .ok()
+                .and_then(|params| {
+                    sha_crypt::sha256_crypt_b64(password, p.salt.as_bytes(), &params).ok()
+                })
+                .is_some_and(|out| out.as_bytes().ct_eq(p.hash.as_bytes()).into())
+        }),
+        Scheme::Sha512Crypt => parse_sha_crypt(scheme, v).is_ok_and(|p| {
+            sha_crypt::Sha512Params::new(p.rounds)
+                .ok()
+                .and_then(|params| {
+                    sha_crypt::sha512_crypt_b64(password, p.salt.as_bytes(), &params).ok()
+                })
+                .is_some_and(|out| out.as_bytes().ct_eq(p.hash.as_bytes()).into())
+        }),
+        _ => false,
+    }
+}
+
+fn pbkdf2_check(scheme: Scheme, p: &Pbkdf2Params, password: &[u8]) -> bool {
+    let mut out = vec![0u8; p.digest.len()];
+    match scheme {
+        Scheme::DjangoPbkdf2Sha1 | Scheme::Pbkdf2Sha1 => {
+            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, &p.salt, p.rounds, &mut out)
+        }
+        Scheme::DjangoPbkdf2Sha256 | Scheme::Pbkdf2Sha256 => {
+            pbkdf2::pbkdf2_hmac::<Sha256>(password, &p.salt, p.rounds, &mut out)
+        }
+        Scheme::Pbkdf2Sha512 => {
+            pbkdf2::pbkdf2_hmac::<Sha512>(password, &p.salt, p.rounds, &mut out)
+        }
+        _ => return false,
+    }
+    out.ct_eq(&p.digest).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_stored;
+    use super::*;
+
+    fn check(v: &str, good: &[u8], bad: &[u8], scheme: Scheme) {
+        let h = parse_stored(v).unwrap();
+        assert_eq!(h.scheme, scheme);
+        assert!(super::super::verify(h.scheme, &h.data, good), "{v}");
+        assert!(!super::super::verify(h.scheme, &h.data, bad), "{v}");
+    }
+
+    #[test]
+    fn bcrypt_variants() {
+        // passlib.hash.bcrypt.using(rounds=4).hash("password")
+        let h = bcrypt::hash_with_salt(b"password", 4, [7u8; 16]).unwrap();
+        for version in [
+            bcrypt::Version::TwoA,
+            bcrypt::Version::TwoB,
+            bcrypt::Version::TwoY,
+        ] {
+            check(
+                &h.format_for_version(version),
+                b"password",
+                b"passworD",
+                Scheme::Bcrypt,
+            );
+        }
+    }
+
+    #[test]
+    fn bcrypt_truncates_at_72() {
+        let long = [b'x'; 80];
+        let h = bcrypt::hash_with_salt(&long[..], 4, [1u8; 16])
+            .unwrap()
+            .to_string();
+        let mut other = [b'x'; 90];
+        other[85] = b'y';
+        check(&h, &other, &long[..71], Scheme::Bcrypt);
+    }
+
+    #[test]
+    fn sha_crypt_reference_vectors() {
+        // Drepper's SHA-crypt test vectors, as produced by passlib 1.7.4.
+        check(
+            "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5",
+            b"Hello world!",
+            b"Hello world",
+            Scheme::Sha256Crypt,
+        );
+        check(
+            "$6$rounds=10000$saltstringsaltstring$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.",
+            b"Hello world!",
+            b"Hello world?",
+            Scheme::Sha512Crypt,
+        );
+    }
+
+    #[test]
+    fn malformed_slow_values() {
+        for v in [
+            "$2b$04$short",
+            "$2b$99$abcdefghijklmnopqrstuvabcdefghijklmnopqrstuvwxyz01234",
+            "$argon2id$v=19$m=oops",
+            "pbkdf2_sha256$x$salt$AAAA",
+            "$pbkdf2-sha256$1000$!!$AAAA",
+            "$6$salt$tooshort",
+        ] {
+            assert!(
+                matches!(parse_stored(v), Err(HashFormatError::Malformed { .. })),
+                "{v}"
+            );
+        }
+    }
+}
