@@ -601,4 +601,73 @@ mod tests {
         let none = csv::ByteRecord::from(vec!["a", "b"]);
         assert_eq!(CsvColumns::from_header(&none), None);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Bytes that look like dump lines often enough to reach every branch.
+        fn dumpish() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(b":".to_vec()),
+                Just(b";".to_vec()),
+                Just(b"|".to_vec()),
+                Just(b"\t".to_vec()),
+                Just(b"://".to_vec()),
+                Just(b"https".to_vec()),
+                Just(b"{".to_vec()),
+                Just(b"}".to_vec()),
+                Just(b"\"email\"".to_vec()),
+                Just(b"\"password\"".to_vec()),
+                Just(b"\"".to_vec()),
+                Just(b"\\u00e9".to_vec()),
+                Just(b"8443".to_vec()),
+                Just(b"/".to_vec()),
+                Just(b"#".to_vec()),
+                Just(b" ".to_vec()),
+                Just(b"\r".to_vec()),
+                Just(b"\0".to_vec()),
+                Just("É".as_bytes().to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..8),
+            ];
+            proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn never_panics_and_pairs_are_nonempty(line in dumpish()) {
+                match parse_line(&line) {
+                    Parsed::Pair(c) => {
+                        prop_assert!(!c.login.trim_ascii().is_empty());
+                        prop_assert!(!c.password.is_empty());
+                        prop_assert!(line.len() <= MAX_LINE);
+                    }
+                    Parsed::Skip(_) => {}
+                }
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse_line(&line);
+            }
+
+            #[test]
+            fn plain_pairs_roundtrip(
+                login in "[a-zA-Z0-9._%+-]{1,20}@[a-z0-9.-]{1,12}",
+                sep in prop_oneof![Just(':'), Just(';'), Just('|'), Just('\t')],
+                password in "[ -~]{1,30}",
+            ) {
+                let line = format!("{login}{sep}{password}");
+                match parse_line(line.as_bytes()) {
+                    Parsed::Pair(c) => {
+                        prop_assert_eq!(&*c.login, login.as_bytes());
+                        prop_assert_eq!(&*c.password, password.as_bytes());
+                    }
+                    Parsed::Skip(r) => prop_assert!(false, "skipped as {:?}", r),
+                }
+            }
+        }
+    }
 }

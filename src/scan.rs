@@ -613,4 +613,74 @@ mod tests {
         }
         assert!(split_chunks(b"", 4).is_empty());
     }
+
+    mod props {
+        use super::*;
+        use crate::index::IndexBuilder;
+        use crate::verify::parse_stored;
+        use proptest::prelude::*;
+
+        fn scan_bytes(bytes: &[u8], index: IndexView<'_>) -> UnitOut {
+            let mut out = UnitOut::default();
+            LineScanner::new(index, 0).scan(bytes, &mut out);
+            out
+        }
+
+        fn expected_lines(bytes: &[u8]) -> u64 {
+            let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
+            newlines + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
+        }
+
+        fn candidates_sorted(c: &Candidates) -> Vec<(u32, Vec<u8>, CandInfo)> {
+            let mut v: Vec<_> = c.iter().map(|(a, p, i)| (a, p.to_vec(), i)).collect();
+            v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+            v
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            /// Every line is accounted for, parsed or skipped, and cutting the input into
+            /// chunks (as the parallel scan does) changes nothing.
+            #[test]
+            fn every_line_accounted_and_chunking_is_invisible(
+                lines in proptest::collection::vec(
+                    prop_oneof![
+                        Just(b"alice@x.io:pw".to_vec()),
+                        Just(b"ALICE@x.io;other".to_vec()),
+                        Just(b"https://h.io:81/p:alice@x.io:pw".to_vec()),
+                        Just(br#"{"email":"alice@x.io","password":"pw"}"#.to_vec()),
+                        proptest::collection::vec(any::<u8>(), 0..40),
+                    ],
+                    0..40,
+                ),
+                chunk in 1usize..64,
+            ) {
+                let bytes = lines.join(&b'\n');
+                let mut b = IndexBuilder::new();
+                let hash = crate::verify::fast::sha1(b"pw");
+                let hex: String = hash.iter().map(|x| format!("{x:02x}")).collect();
+                b.add("a", "alice@x.io", &parse_stored(&hex).unwrap()).unwrap();
+                let index = b.build();
+                let v = index.view();
+
+                let whole = scan_bytes(&bytes, v);
+                let c = &whole.counters;
+                prop_assert_eq!(c.lines, expected_lines(&bytes));
+                prop_assert_eq!(c.lines, c.pairs + c.skipped_total());
+
+                let mut merged = Candidates::default();
+                let mut total = Counters::default();
+                let mut offset = 0;
+                for r in split_chunks(&bytes, chunk) {
+                    let part = scan_bytes(&bytes[r], v);
+                    merged.merge(part.candidates, offset);
+                    offset += part.counters.lines;
+                    total.add(&part.counters);
+                }
+                prop_assert_eq!(&total, c);
+                prop_assert_eq!(candidates_sorted(&merged), candidates_sorted(&whole.candidates));
+            }
+        }
+    }
 }

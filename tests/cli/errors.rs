@@ -1,0 +1,481 @@
+//! Exit statuses, error messages and atomic outputs.
+
+use std::path::Path;
+
+use crate::util::*;
+
+/// A directory with a valid customers file and one dump `dumps/ok.txt` holding a
+/// match for `ok-1`.
+fn setup() -> tempfile::TempDir {
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
+    write(d, "dumps/ok.txt", "ok@x.example:pw-ok\n");
+    dir
+}
+
+const OK_RESULT: &str = "ok-1 sha1 1 dumps/ok.txt:1\n";
+
+/// Asserts a fatal run: exit 2, nothing on stdout, exactly one stderr line that
+/// contains every `needle`.
+#[track_caller]
+fn assert_fatal(run: &Run, needles: &[&str]) {
+    run.expect_code(2);
+    assert_eq!(run.stdout, "", "a fatal run prints no results");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "one-line reason expected, got {:?}",
+        run.stderr
+    );
+    for n in needles {
+        assert!(
+            lines[0].contains(n),
+            "stderr {:?} should contain {n:?}",
+            lines[0]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Exit 1: some input unreadable, the rest scanned
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn missing_dump_path_exits_1_and_scans_the_rest() {
+    let dir = setup();
+    let run = scan_paths(dir.path(), &["no-such-dump.txt", "dumps"]);
+    run.expect_code(1);
+    assert_eq!(briefs(&run), OK_RESULT);
+    assert!(run.stderr.contains("no-such-dump.txt"), "{}", run.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn broken_symlink_in_scanned_dir_exits_1() {
+    let dir = setup();
+    let d = dir.path();
+    std::os::unix::fs::symlink(d.join("nowhere/at/all.txt"), d.join("dumps/dangling.txt")).unwrap();
+    let stats = d.join("stats.json");
+    let run = scan_paths(d, &["--stats", "stats.json", "dumps"]);
+    run.expect_code(1);
+    assert_eq!(briefs(&run), OK_RESULT);
+    assert!(run.stderr.contains("dangling.txt"), "{}", run.stderr);
+    assert_eq!(stat(&read_stats(&stats), "unreadable_inputs"), 1);
+}
+
+#[test]
+fn corrupt_gzip_exits_1_and_scans_the_rest() {
+    let dir = setup();
+    let d = dir.path();
+    write(d, "dumps/not-really.txt.gz", "ok@x.example:pw-ok\n");
+    let mut truncated = gzip(&b"ok@x.example:pw-ok\n".repeat(10_000));
+    truncated.truncate(truncated.len() / 2);
+    write(d, "dumps/truncated.txt.gz", truncated);
+    let run = scan_paths(d, &["dumps"]);
+    run.expect_code(1);
+    let resets = run.resets();
+    assert_eq!(resets.len(), 1);
+    assert_eq!(resets[0].account_id, "ok-1");
+    // Sorted order is not-really.txt.gz, ok.txt, truncated.txt.gz: the unreadable
+    // first file contributes nothing.
+    assert_eq!(resets[0].first_seen.file, "dumps/ok.txt");
+    assert_eq!(resets[0].first_seen.line, 1);
+    assert!(run.stderr.contains("not-really.txt.gz"), "{}", run.stderr);
+    assert!(run.stderr.contains("truncated.txt.gz"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------------
+// Exit 2: bad customers file
+// ---------------------------------------------------------------------------------
+
+/// Writes `customers.csv` verbatim and runs a scan over `dumps`.
+fn scan_with_customers(csv: &str) -> Run {
+    let dir = setup();
+    write(dir.path(), "customers.csv", csv);
+    scan_paths(dir.path(), &["dumps"])
+}
+
+const HEADER: &str = "account_id,login,password_hash\n";
+
+#[test]
+fn customers_missing_column() {
+    let run = scan_with_customers("account_id,login,hash\n1,a@b.c,abc\n");
+    assert_fatal(&run, &["customers.csv:1:", "password_hash"]);
+}
+
+#[test]
+fn customers_empty_file() {
+    let run = scan_with_customers("");
+    assert_fatal(&run, &["customers.csv"]);
+}
+
+#[test]
+fn customers_row_with_too_few_fields() {
+    let good = sha1_hex("x");
+    let run = scan_with_customers(&format!("{HEADER}1,a@b.c,{good}\n2,b@b.c\n"));
+    assert_fatal(&run, &["customers.csv:3:", "password_hash"]);
+}
+
+#[test]
+fn customers_40_chars_not_hex() {
+    let bad = format!("{}z", &sha1_hex("x")[..39]);
+    let run = scan_with_customers(&format!(
+        "{HEADER}1,a@b.c,{}\n2,b@b.c,{bad}\n",
+        sha1_hex("y")
+    ));
+    assert_fatal(&run, &["customers.csv:3:"]);
+    assert!(!run.stderr.contains(&bad));
+}
+
+#[test]
+fn customers_bad_base64_in_ssha() {
+    let bad = "{SSHA}!!!not*base64!!!";
+    let run = scan_with_customers(&format!("{HEADER}1,a@b.c,{bad}\n"));
+    assert_fatal(&run, &["customers.csv:2:", "base64"]);
+    assert!(!run.stderr.contains("not*base64"));
+}
+
+#[test]
+fn customers_unsupported_md5() {
+    let md5 = "5f4dcc3b5aa765d61d8327deb882cf99";
+    let run = scan_with_customers(&format!(
+        "{HEADER}1,a@b.c,{}\n2,b@b.c,{md5}\n",
+        sha1_hex("y")
+    ));
+    assert_fatal(&run, &["customers.csv:3:", "MD5"]);
+    assert!(!run.stderr.contains(md5));
+    assert!(!run.stderr.contains(&md5[..8]));
+}
+
+#[test]
+fn customers_unsupported_md5crypt() {
+    let h = "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/";
+    let run = scan_with_customers(&format!("{HEADER}1,a@b.c,{h}\n"));
+    assert_fatal(&run, &["customers.csv:2:", "md5crypt"]);
+    assert!(!run.stderr.contains("saltsalt"));
+    assert!(!run.stderr.contains("qjXMvbEw"));
+}
+
+#[test]
+fn customers_malformed_nt() {
+    let run = scan_with_customers(&format!(
+        "{HEADER}1,a@b.c,$NT$zz46f7eaee8fb117ad06bdd830b7586c\n"
+    ));
+    assert_fatal(&run, &["customers.csv:2:"]);
+    assert!(!run.stderr.contains("ad06bdd8"));
+}
+
+#[test]
+fn customers_empty_hash() {
+    let run = scan_with_customers(&format!("{HEADER}1,a@b.c,\n"));
+    assert_fatal(&run, &["customers.csv:2:", "empty"]);
+}
+
+#[test]
+fn customers_duplicate_account_id() {
+    let run = scan_with_customers(&format!(
+        "{HEADER}acct-1,a@b.c,{}\nacct-2,b@b.c,{}\nacct-1,c@b.c,{}\n",
+        sha1_hex("a"),
+        sha1_hex("b"),
+        sha1_hex("c")
+    ));
+    assert_fatal(&run, &["customers.csv:4:", "duplicate account_id"]);
+}
+
+#[test]
+fn customers_columns_in_any_order_extra_ignored() {
+    let dir = setup();
+    write(
+        dir.path(),
+        "customers.csv",
+        format!(
+            "created,password_hash,notes,login,account_id\n\"Jan 1, 2020\",{},\"x, y\",ok@x.example,ok-1\n",
+            sha1_hex("pw-ok")
+        ),
+    );
+    let run = scan_paths(dir.path(), &["dumps"]);
+    run.expect_code(0);
+    assert_eq!(briefs(&run), OK_RESULT);
+}
+
+#[test]
+fn customers_file_missing() {
+    let dir = setup();
+    let run = scan(dir.path(), &["--customers", "nope.csv", "dumps"]);
+    assert_fatal(&run, &["nope.csv"]);
+}
+
+#[test]
+fn index_subcommand_rejects_bad_customers() {
+    let dir = setup();
+    let d = dir.path();
+    write(
+        d,
+        "customers.csv",
+        format!("{HEADER}1,a@b.c,5f4dcc3b5aa765d61d8327deb882cf99\n"),
+    );
+    let run = run_in(
+        d,
+        &["index", "--customers", "customers.csv", "-o", "c.lmx"],
+        None,
+    );
+    assert_fatal(&run, &["customers.csv:2:", "MD5"]);
+    assert!(!d.join("c.lmx").exists());
+}
+
+// ---------------------------------------------------------------------------------
+// Exit 2: outputs and arguments
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn output_into_missing_directory() {
+    let dir = setup();
+    let run = scan_paths(dir.path(), &["-o", "no/such/dir/out.ndjson", "dumps"]);
+    assert_fatal(&run, &["no/such/dir/out.ndjson"]);
+}
+
+#[test]
+fn review_into_missing_directory() {
+    let dir = setup();
+    let run = scan_paths(dir.path(), &["--review", "nodir/review.ndjson", "dumps"]);
+    assert_fatal(&run, &["nodir/review.ndjson"]);
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let dir = setup();
+    let d = dir.path();
+    let cases: &[&[&str]] = &[
+        &["scan", "--customers", "customers.csv"],
+        &[
+            "scan",
+            "--customers",
+            "customers.csv",
+            "--format",
+            "xml",
+            "dumps",
+        ],
+        &["scan", "dumps"],
+        &[
+            "scan",
+            "--customers",
+            "customers.csv",
+            "--index",
+            "c.lmx",
+            "dumps",
+        ],
+        &["scan", "--customers", "customers.csv", "-j", "0", "dumps"],
+        &[
+            "scan",
+            "--customers",
+            "customers.csv",
+            "--max-checks",
+            "0",
+            "dumps",
+        ],
+        &["scan", "--customers", "customers.csv", "--bogus", "dumps"],
+        &["index", "--customers", "customers.csv"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let run = run_in(d, args, None);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{args:?}");
+        assert!(!run.stderr.is_empty(), "{args:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// 12. Damaged index files
+// ---------------------------------------------------------------------------------
+
+fn build_index(d: &Path) -> Vec<u8> {
+    run_in(
+        d,
+        &["index", "--customers", "customers.csv", "-o", "good.lmx"],
+        None,
+    )
+    .expect_code(0);
+    std::fs::read(d.join("good.lmx")).unwrap()
+}
+
+#[test]
+fn damaged_index_files_exit_2() {
+    let dir = tmp();
+    let d = dir.path();
+    // Enough customers that the body is more than a few bytes.
+    let rows: Vec<(String, String, String)> = (0..50)
+        .map(|i| {
+            (
+                format!("id-{i}"),
+                format!("user{i}@x.example"),
+                sha1_hex(format!("pw-{i}")),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    write_customers(d, &refs);
+    write(d, "dumps/d.txt", "user7@x.example:pw-7\n");
+    let good = build_index(d);
+
+    let ok = scan(d, &["--index", "good.lmx", "--quiet", "dumps"]);
+    ok.expect_code(0);
+    assert_eq!(briefs(&ok), "id-7 sha1 1 dumps/d.txt:1\n");
+
+    let mut truncated = good.clone();
+    truncated.truncate(good.len() - 10);
+    let mut flipped = good.clone();
+    let mid = 64 + (good.len() - 64) / 2;
+    flipped[mid] ^= 0xFF;
+    let mut version = good.clone();
+    version[8..12].copy_from_slice(&99u32.to_le_bytes());
+    let random = lcg_bytes(7, 4096);
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("truncated.lmx", truncated, "truncated"),
+        ("flipped.lmx", flipped, "checksum"),
+        ("version.lmx", version, "99"),
+        ("random.lmx", random, "not a leakmatch index"),
+        (
+            "customers-as-index.lmx",
+            std::fs::read(d.join("customers.csv")).unwrap(),
+            "not a leakmatch index",
+        ),
+    ];
+    for (name, bytes, what) in cases {
+        write(d, name, bytes);
+        let run = scan(d, &["--index", name, "--format", "ids", "dumps"]);
+        assert_fatal(&run, &[name, what]);
+        // Nor through -o: the old file stays.
+        write(d, "out.txt", "OLD\n");
+        let run = scan(d, &["--index", name, "-o", "out.txt", "dumps"]);
+        run.expect_code(2);
+        assert_eq!(
+            std::fs::read_to_string(d.join("out.txt")).unwrap(),
+            "OLD\n",
+            "{name}"
+        );
+    }
+    let run = scan(d, &["--index", "missing.lmx", "dumps"]);
+    assert_fatal(&run, &["missing.lmx"]);
+}
+
+// ---------------------------------------------------------------------------------
+// 9. Atomic outputs
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn failed_run_leaves_existing_outputs_untouched() {
+    let dir = setup();
+    let d = dir.path();
+    write(d, "out.ndjson", "OLD RESULTS\n");
+    write(d, "stats.json", "OLD STATS\n");
+    write(d, "review.ndjson", "OLD REVIEW\n");
+    write(d, "customers.csv", format!("{HEADER}1,a@b.c,$1$x$y\n"));
+    let run = scan_paths(
+        d,
+        &[
+            "-o",
+            "out.ndjson",
+            "--stats",
+            "stats.json",
+            "--review",
+            "review.ndjson",
+            "dumps",
+        ],
+    );
+    run.expect_code(2);
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.ndjson")).unwrap(),
+        "OLD RESULTS\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("stats.json")).unwrap(),
+        "OLD STATS\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("review.ndjson")).unwrap(),
+        "OLD REVIEW\n"
+    );
+    let mut names = dir_entries(d);
+    names.retain(|n| n.starts_with(".leakmatch-"));
+    assert_eq!(names, Vec::<String>::new(), "no temp files left behind");
+}
+
+#[test]
+fn successful_run_replaces_output_and_leaves_no_temp_files() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::create_dir(d.join("out")).unwrap();
+    write(d, "out/result.ndjson", "OLD\n".repeat(1000));
+    let run = scan_paths(d, &["-o", "out/result.ndjson", "dumps"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "");
+    assert_eq!(dir_entries(&d.join("out")), ["result.ndjson"]);
+    let content = std::fs::read_to_string(d.join("out/result.ndjson")).unwrap();
+    assert_eq!(
+        parse_resets(&content).iter().map(brief).collect::<String>(),
+        OK_RESULT.trim_end()
+    );
+
+    let run = scan_paths(
+        d,
+        &[
+            "-o",
+            "out/result.csv",
+            "--format",
+            "csv",
+            "--stats",
+            "out/stats.json",
+            "--review",
+            "out/review.ndjson",
+            "dumps",
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(
+        dir_entries(&d.join("out")),
+        ["result.csv", "result.ndjson", "review.ndjson", "stats.json"]
+    );
+}
+
+#[test]
+fn unwritable_review_leaves_output_untouched() {
+    let dir = setup();
+    let d = dir.path();
+    write(d, "out.ndjson", "OLD\n");
+    let run = scan_paths(
+        d,
+        &["-o", "out.ndjson", "--review", "nodir/r.ndjson", "dumps"],
+    );
+    run.expect_code(2);
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.ndjson")).unwrap(),
+        "OLD\n"
+    );
+}
+
+/// An unwritable `--stats` path is a fatal error (exit 2, "nothing trustworthy
+/// produced"), so the reset list must not have been emitted: not on stdout, and an
+/// existing `-o` file keeps its old content.
+#[test]
+#[ignore = "BUG: --stats is written last, so an unwritable --stats path exits 2 only after the reset list was already printed to stdout / atomically replaced the -o file"]
+fn unwritable_stats_fails_before_any_result_is_written() {
+    let dir = setup();
+    let d = dir.path();
+    let run = scan_paths(d, &["--stats", "nodir/stats.json", "dumps"]);
+    assert_fatal(&run, &["nodir/stats.json"]);
+
+    write(d, "out.ndjson", "OLD\n");
+    let run = scan_paths(d, &["-o", "out.ndjson", "--stats", "nodir/s.json", "dumps"]);
+    assert_fatal(&run, &["nodir/s.json"]);
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.ndjson")).unwrap(),
+        "OLD\n",
+        "exit 2 promises nothing was produced, yet the reset list was replaced"
+    );
+}

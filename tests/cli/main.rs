@@ -1,0 +1,18 @@
+//! End-to-end tests of the `leakmatch` binary.
+//!
+//! Every test makes its own temporary directory, writes its fixtures there and runs
+//! the real binary (built by cargo) on them. Layout after ripgrep's `tests/`:
+//!
+//! * `util`: fixture builders (hashes, customers CSV, gzip, random bytes) and runners.
+//! * `feature`: what the tool is for — formats, line shapes, schemes, logins,
+//!   sightings, determinism, the `.lmx` index, the slow-hash budget, `--quiet`.
+//! * `regression`: hostile or edge-case input that must never stop or skew a run.
+//! * `errors`: exit statuses, error messages, atomic outputs.
+//! * `secrecy`: no password ever reaches any output.
+
+mod util;
+
+mod errors;
+mod feature;
+mod regression;
+mod secrecy;
