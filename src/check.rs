@@ -11,9 +11,9 @@
 
 use rayon::prelude::*;
 
-use crate::index::IndexView;
+use crate::index::{AccountId, IndexView};
 use crate::scan::{CandInfo, Candidates, Sighting};
-use crate::verify::{self, Scheme};
+use crate::verify;
 
 /// Default per-account budget of slow checks (see the README for why 8).
 pub const DEFAULT_MAX_CHECKS: usize = 8;
@@ -36,8 +36,8 @@ impl Default for CheckOptions {
 /// An account whose password was confirmed in the dumps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// Account number in the index.
-    pub account: u32,
+    /// The account.
+    pub account: AccountId,
     /// Lines whose password verified.
     pub sightings: u64,
     /// The earliest of those lines.
@@ -47,8 +47,8 @@ pub struct Finding {
 /// An account left unconfirmed with candidates unchecked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Review {
-    /// Account number in the index.
-    pub account: u32,
+    /// The account.
+    pub account: AccountId,
     /// Distinct candidate passwords.
     pub candidates: u64,
     /// How many were verified.
@@ -60,9 +60,9 @@ pub struct Review {
 /// The result of checking all candidates.
 #[derive(Clone, Debug, Default)]
 pub struct CheckOutcome {
-    /// Confirmed accounts, in account-number order.
+    /// Confirmed accounts, in index order.
     pub findings: Vec<Finding>,
-    /// Accounts to review, in account-number order.
+    /// Accounts to review, in index order.
     pub reviews: Vec<Review>,
     /// Password verifications performed.
     pub verifications: u64,
@@ -78,7 +78,7 @@ enum Verdict {
 
 /// Verifies the candidates of every account.
 pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) -> CheckOutcome {
-    let mut all: Vec<(u32, &[u8], CandInfo)> = candidates.iter().collect();
+    let mut all: Vec<(AccountId, &[u8], CandInfo)> = candidates.iter().collect();
     // Per account: most-sighted first, then first seen; the password bytes only break
     // exact ties so the order (and the result) is the same on every run.
     all.sort_unstable_by(|a, b| {
@@ -87,7 +87,7 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
             .then(a.2.first.cmp(&b.2.first))
             .then(a.1.cmp(b.1))
     });
-    let groups: Vec<&[(u32, &[u8], CandInfo)]> = all.chunk_by(|a, b| a.0 == b.0).collect();
+    let groups: Vec<&[(AccountId, &[u8], CandInfo)]> = all.chunk_by(|a, b| a.0 == b.0).collect();
     let results: Vec<(Verdict, u64)> = groups
         .par_iter()
         .with_max_len(1)
@@ -110,11 +110,13 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
 
 fn check_account(
     index: IndexView<'_>,
-    cands: &[(u32, &[u8], CandInfo)],
+    cands: &[(AccountId, &[u8], CandInfo)],
     opts: CheckOptions,
 ) -> (Verdict, u64) {
     let account = cands[0].0;
-    let acct = index.account(account);
+    let Some(acct) = index.account(account) else {
+        return (Verdict::Clear, 0);
+    };
     let slow = acct.scheme.is_slow();
     let budget = if slow { opts.max_checks } else { usize::MAX };
     let mut checked = 0u64;
@@ -145,9 +147,4 @@ fn check_account(
         None => Verdict::Clear,
     };
     (verdict, checked)
-}
-
-/// Whether `scheme` is checked under the budget (re-exported for reports).
-pub fn budgeted(scheme: Scheme) -> bool {
-    scheme.is_slow()
 }

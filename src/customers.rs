@@ -149,5 +149,9 @@ pub fn load_from<R: Read>(path: &Path, reader: R) -> Result<CustomerIndex, Custo
             error: RowError::DuplicateAccount(lines[first]),
         });
     }
-    Ok(builder.build())
+    builder.build().map_err(|e| CustomersError::Row {
+        path: p(),
+        line: lines.last().copied().unwrap_or(1),
+        error: e.into(),
+    })
 }

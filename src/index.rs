@@ -1,97 +1,73 @@
 //! The customer index: normalised login → accounts, with each account's stored hash.
 //!
 //! Owns the compact, plaintext-free structure the scan probes for every dump line.
-//! It is four flat arrays of plain-old-data, so the same layout lives in memory after
-//! loading a customers file or in a memory-mapped `.lmx` file ([`crate::lmx`]):
+//! It is two flat regions, so the same bytes live in memory after loading a customers
+//! file or in a memory-mapped `.lmx` file ([`crate::lmx`]):
 //!
-//! * `slots`: an open-addressing table (linear probing, power-of-two size, load at
-//!   most 0.8). A slot is `fingerprint << 32 | (group + 1)`, 0 when empty; the slot
-//!   position comes from the low bits of the login's xxh3 hash, the fingerprint from
-//!   its high 32 bits. 8 bytes a slot, so a miss usually costs one cache line.
-//! * `groups`: one per distinct normalised login: full hash, the normalised login
-//!   (compared on every fingerprint match, so a 64-bit hash collision can never route
-//!   a password to the wrong account), and the range of its accounts.
-//! * `accounts`: account id, login as registered, scheme and stored hash data, as spans
-//!   of `heap`. Accounts sharing a login are contiguous.
-//! * `heap`: the bytes the spans point into.
+//! * `slots`: an open-addressing table of `u64` (linear probing, power-of-two size,
+//!   load at most 0.8). A slot is `fingerprint << 40 | (offset / 8 + 1)`, 0 when empty:
+//!   the probe starts at the low bits of the login's xxh3 hash, the fingerprint is its
+//!   top 24 bits, the offset points at the login's group in `records`. 8 bytes a
+//!   slot, so a miss (most dump lines) usually costs one cache line.
+//! * `records`: per distinct normalised login, a group — `hash: u64`, `count: u32`,
+//!   reserved `u32` — followed by its `count` accounts, each `scheme: u8`, reserved
+//!   `u8`, `id_len`, `login_len`, `hash_len` (`u16` each), then the id, the login as
+//!   registered and the stored hash data, padded to 8 bytes. Everything a hit needs
+//!   is contiguous, so a hit touches one or two pages even when the index is far
+//!   larger than memory.
+//!
+//! An account is named by its byte offset in `records` ([`AccountId`]). A hit is
+//! confirmed by the full 64-bit hash and by normalising the group's registered login
+//! again and comparing bytes, so a hash collision can never route a password to the
+//! wrong account. Every read is bounds-checked: a corrupt mapped index can give no
+//! answer, never a crash.
 //!
 //! It does not parse the customers file ([`crate::customers`]) or verify passwords
 //! ([`crate::verify`]).
 
-use std::ops::Range;
-
-use bytemuck::{Pod, Zeroable};
-
 use crate::login;
 use crate::verify::{Scheme, StoredHash};
 
-/// A byte range of the heap packed in a `u64`: offset in the high 40 bits, length in
-/// the low 24.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
-#[repr(transparent)]
-pub struct Span(u64);
+/// An account's identity: the byte offset of its entry in `records`.
+pub type AccountId = u64;
 
-impl Span {
-    /// Largest length a span can hold (16 MiB - 1).
-    pub const MAX_LEN: usize = (1 << 24) - 1;
-    /// Largest heap offset a span can hold (1 TiB - 1).
-    pub const MAX_OFF: u64 = (1 << 40) - 1;
+const OFF_BITS: u32 = 40;
+const OFF_MASK: u64 = (1 << OFF_BITS) - 1;
+const GROUP_HEADER: usize = 16;
+const ENTRY_HEADER: usize = 8;
 
-    fn new(off: u64, len: usize) -> Span {
-        debug_assert!(len <= Self::MAX_LEN && off <= Self::MAX_OFF);
-        Span(off << 24 | len as u64)
-    }
+/// Longest account_id, login or stored hash the index holds, in bytes.
+pub const MAX_FIELD: usize = u16::MAX as usize;
 
-    /// The range in the heap, or `None` if it falls outside a heap of `heap_len`
-    /// bytes (only possible in a corrupt mapped index).
-    #[inline]
-    pub fn range(self, heap_len: usize) -> Option<Range<usize>> {
-        let off = (self.0 >> 24) as usize;
-        let len = (self.0 & 0xFF_FFFF) as usize;
-        let end = off.checked_add(len)?;
-        (end <= heap_len).then_some(off..end)
-    }
+#[inline]
+fn pad8(n: usize) -> usize {
+    (n + 7) & !7
 }
 
-/// One distinct normalised login.
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-#[repr(C)]
-pub struct Group {
-    /// xxh3-64 of the normalised login.
-    pub hash: u64,
-    /// The normalised login in the heap.
-    pub norm: Span,
-    /// First account of this login.
-    pub first: u32,
-    /// Number of accounts with this login.
-    pub count: u32,
+#[inline]
+fn u16_at(b: &[u8], o: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(o..o + 2)?.try_into().ok()?))
 }
 
-/// One registered account.
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-#[repr(C)]
-pub struct AccountRec {
-    /// `account_id` as in the customers file.
-    pub id: Span,
-    /// `login` as registered.
-    pub login: Span,
-    /// Stored hash data (see [`crate::verify`]).
-    pub hash: Span,
-    /// [`Scheme`] discriminant.
-    pub scheme: u64,
+#[inline]
+fn u32_at(b: &[u8], o: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
 }
 
-/// Borrowed view of the four arrays; what the scan holds while probing.
+#[inline]
+fn u64_at(b: &[u8], o: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
+}
+
+/// Borrowed view of the two regions; what the scan holds while probing.
 #[derive(Clone, Copy)]
 pub struct IndexView<'a> {
     /// The hash table.
     pub slots: &'a [u64],
-    /// Distinct logins.
-    pub groups: &'a [Group],
-    /// Accounts, grouped by login.
-    pub accounts: &'a [AccountRec],
-    /// Bytes the spans point into.
-    pub heap: &'a [u8],
+    /// Groups and their accounts.
+    pub records: &'a [u8],
+    /// Number of accounts.
+    pub accounts: u64,
 }
 
 /// An account as the rest of the engine sees it.
@@ -107,14 +83,37 @@ pub struct Account<'a> {
     pub hash: &'a [u8],
 }
 
-impl<'a> IndexView<'a> {
-    #[inline]
-    fn bytes(&self, span: Span) -> &'a [u8] {
-        span.range(self.heap.len())
-            .map(|r| &self.heap[r])
-            .unwrap_or(&[])
-    }
+/// The accounts of one login, as returned by [`IndexView::lookup`].
+#[derive(Clone, Copy, Debug)]
+pub struct Group<'a> {
+    records: &'a [u8],
+    first: usize,
+    count: u32,
+}
 
+impl<'a> Group<'a> {
+    /// The accounts sharing this login.
+    pub fn accounts(self) -> impl Iterator<Item = AccountId> + 'a {
+        let records = self.records;
+        let mut at = self.first;
+        (0..self.count).map_while(move |_| {
+            let id = at;
+            at = at.checked_add(entry_len(records, at)?)?;
+            Some(id as AccountId)
+        })
+    }
+}
+
+/// Total length of the account entry at `at`.
+fn entry_len(records: &[u8], at: usize) -> Option<usize> {
+    let fields = u16_at(records, at + 2)? as usize
+        + u16_at(records, at + 4)? as usize
+        + u16_at(records, at + 6)? as usize;
+    let len = ENTRY_HEADER + pad8(fields);
+    (at + len <= records.len()).then_some(len)
+}
+
+impl<'a> IndexView<'a> {
     /// Issues a prefetch for the slot a login hash starts probing at, so a batch of
     /// lookups can overlap their cache misses.
     #[inline]
@@ -135,15 +134,16 @@ impl<'a> IndexView<'a> {
     }
 
     /// The accounts whose normalised login is `norm` (with `hash` its
-    /// [`login::hash_normalized`]), as a range of account numbers.
+    /// [`login::hash_normalized`]). `scratch` is a reused buffer for confirming the
+    /// login.
     #[inline]
-    pub fn lookup(&self, hash: u64, norm: &[u8]) -> Option<Range<u32>> {
+    pub fn lookup(&self, hash: u64, norm: &[u8], scratch: &mut Vec<u8>) -> Option<Group<'a>> {
         let n = self.slots.len();
         if n == 0 {
             return None;
         }
         let mask = n - 1;
-        let fp = hash >> 32;
+        let fp = hash >> OFF_BITS;
         let mut i = (hash as usize) & mask;
         // At most `n` probes even in a corrupt table with no empty slot.
         for _ in 0..n {
@@ -151,11 +151,11 @@ impl<'a> IndexView<'a> {
             if slot == 0 {
                 return None;
             }
-            if slot >> 32 == fp {
-                let g = self.groups.get((slot & 0xFFFF_FFFF) as usize - 1)?;
-                if g.hash == hash && self.bytes(g.norm) == norm {
-                    let end = g.first.checked_add(g.count)?;
-                    return ((end as usize) <= self.accounts.len()).then_some(g.first..end);
+            if slot >> OFF_BITS == fp {
+                if let Some(g) = self.group_at(((slot & OFF_MASK) - 1) as usize * 8) {
+                    if g.1 == hash && self.confirm(g.0, norm, scratch) {
+                        return Some(g.0);
+                    }
                 }
             }
             i = (i + 1) & mask;
@@ -163,26 +163,55 @@ impl<'a> IndexView<'a> {
         None
     }
 
+    fn group_at(&self, off: usize) -> Option<(Group<'a>, u64)> {
+        let hash = u64_at(self.records, off)?;
+        let count = u32_at(self.records, off + 8)?;
+        Some((
+            Group {
+                records: self.records,
+                first: off + GROUP_HEADER,
+                count,
+            },
+            hash,
+        ))
+    }
+
+    /// Whether the group's login normalises to `norm`.
+    fn confirm(&self, g: Group<'a>, norm: &[u8], scratch: &mut Vec<u8>) -> bool {
+        match g.accounts().next().and_then(|a| self.account(a)) {
+            Some(a) => login::normalize(a.login.as_bytes(), scratch) == norm,
+            None => false,
+        }
+    }
+
     /// Number of accounts.
     pub fn len(&self) -> usize {
-        self.accounts.len()
+        self.accounts as usize
     }
 
     /// Whether there are no accounts.
     pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
+        self.accounts == 0
     }
 
-    /// Account number `i`.
-    pub fn account(&self, i: u32) -> Account<'a> {
-        let rec = self.accounts[i as usize];
-        let text = |s| std::str::from_utf8(self.bytes(s)).unwrap_or("");
-        Account {
-            id: text(rec.id),
-            login: text(rec.login),
-            scheme: Scheme::from_u8(rec.scheme as u8).unwrap_or(Scheme::Sha1),
-            hash: self.bytes(rec.hash),
-        }
+    /// The account at `id` (`None` only in a corrupt index).
+    pub fn account(&self, id: AccountId) -> Option<Account<'a>> {
+        let at = usize::try_from(id).ok()?;
+        let r = self.records;
+        let scheme = Scheme::from_u8(*r.get(at)?)?;
+        let id_len = u16_at(r, at + 2)? as usize;
+        let login_len = u16_at(r, at + 4)? as usize;
+        let hash_len = u16_at(r, at + 6)? as usize;
+        let s = at + ENTRY_HEADER;
+        let id = r.get(s..s + id_len)?;
+        let login = r.get(s + id_len..s + id_len + login_len)?;
+        let hash = r.get(s + id_len + login_len..s + id_len + login_len + hash_len)?;
+        Some(Account {
+            id: std::str::from_utf8(id).ok()?,
+            login: std::str::from_utf8(login).ok()?,
+            scheme,
+            hash,
+        })
     }
 }
 
@@ -194,29 +223,36 @@ pub struct CustomerIndex {
 enum Storage {
     Owned {
         slots: Vec<u64>,
-        groups: Vec<Group>,
-        accounts: Vec<AccountRec>,
-        heap: Vec<u8>,
+        records: Vec<u8>,
+        accounts: u64,
+        groups: u64,
     },
     Mapped(crate::lmx::MappedIndex),
 }
 
 impl CustomerIndex {
-    /// Borrows the arrays for probing.
+    /// Borrows the regions for probing.
     pub fn view(&self) -> IndexView<'_> {
         match &self.storage {
             Storage::Owned {
                 slots,
-                groups,
+                records,
                 accounts,
-                heap,
+                ..
             } => IndexView {
                 slots,
-                groups,
-                accounts,
-                heap,
+                records,
+                accounts: *accounts,
             },
             Storage::Mapped(m) => m.view(),
+        }
+    }
+
+    /// Number of distinct logins.
+    pub fn groups(&self) -> u64 {
+        match &self.storage {
+            Storage::Owned { groups, .. } => *groups,
+            Storage::Mapped(m) => m.groups(),
         }
     }
 
@@ -238,20 +274,35 @@ impl CustomerIndex {
 /// Why an index could not be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BuildError {
-    /// A field is over the 16 MiB span limit.
-    #[error("a field is longer than 16 MiB")]
+    /// A field is over [`MAX_FIELD`].
+    #[error("a field is longer than {MAX_FIELD} bytes")]
     FieldTooLong,
-    /// More accounts or bytes than the format addresses.
+    /// More bytes than the format addresses.
     #[error("too many customers for one index")]
     TooLarge,
+}
+
+/// A byte range of the builder's heap.
+#[derive(Clone, Copy)]
+struct Span {
+    off: u64,
+    len: u16,
+}
+
+struct Row {
+    hash: u64,
+    norm: (u64, u32),
+    id: Span,
+    login: Span,
+    data: Span,
+    scheme: u8,
 }
 
 /// Collects accounts, then lays out the index.
 #[derive(Default)]
 pub struct IndexBuilder {
     heap: Vec<u8>,
-    /// (login hash, normalised login span, account record)
-    rows: Vec<(u64, Span, AccountRec)>,
+    rows: Vec<Row>,
     norm: Vec<u8>,
 }
 
@@ -261,35 +312,39 @@ impl IndexBuilder {
         IndexBuilder::default()
     }
 
-    fn push_bytes(&mut self, b: &[u8]) -> Result<Span, BuildError> {
-        if b.len() > Span::MAX_LEN {
-            return Err(BuildError::FieldTooLong);
-        }
+    fn push_field(&mut self, b: &[u8]) -> Result<Span, BuildError> {
+        let len = u16::try_from(b.len()).map_err(|_| BuildError::FieldTooLong)?;
         let off = self.heap.len() as u64;
-        if off + b.len() as u64 > Span::MAX_OFF {
-            return Err(BuildError::TooLarge);
-        }
         self.heap.extend_from_slice(b);
-        Ok(Span::new(off, b.len()))
+        Ok(Span { off, len })
     }
 
-    /// Adds one account. Uniqueness of `id` is the caller's business.
+    fn bytes(&self, off: u64, len: usize) -> &[u8] {
+        &self.heap[off as usize..off as usize + len]
+    }
+
+    /// Adds one account. Uniqueness of `id` is the caller's business
+    /// ([`IndexBuilder::find_duplicate_id`]).
     pub fn add(&mut self, id: &str, login: &str, hash: &StoredHash) -> Result<(), BuildError> {
-        if self.rows.len() >= u32::MAX as usize - 1 {
-            return Err(BuildError::TooLarge);
-        }
         let mut norm = std::mem::take(&mut self.norm);
         login::normalize(login.as_bytes(), &mut norm);
-        let h = login::hash_normalized(&norm);
-        let rec = AccountRec {
-            id: self.push_bytes(id.as_bytes())?,
-            login: self.push_bytes(login.as_bytes())?,
-            hash: self.push_bytes(&hash.data)?,
-            scheme: hash.scheme as u64,
+        let row = Row {
+            hash: login::hash_normalized(&norm),
+            norm: (self.heap.len() as u64, norm.len() as u32),
+            id: Span { off: 0, len: 0 },
+            login: Span { off: 0, len: 0 },
+            data: Span { off: 0, len: 0 },
+            scheme: hash.scheme as u8,
         };
-        let norm_span = self.push_bytes(&norm)?;
+        self.heap.extend_from_slice(&norm);
         self.norm = norm;
-        self.rows.push((h, norm_span, rec));
+        let row = Row {
+            id: self.push_field(id.as_bytes())?,
+            login: self.push_field(login.as_bytes())?,
+            data: self.push_field(&hash.data)?,
+            ..row
+        };
+        self.rows.push(row);
         Ok(())
     }
 
@@ -307,10 +362,8 @@ impl IndexBuilder {
     /// accounts were added (the smallest later row if there are several).
     pub fn find_duplicate_id(&self) -> Option<(usize, usize)> {
         let id = |row: usize| {
-            let span = self.rows[row].2.id;
-            &self.heap[span
-                .range(self.heap.len())
-                .expect("builder spans are valid")]
+            let s = self.rows[row].id;
+            self.bytes(s.off, s.len as usize)
         };
         let mut keyed: Vec<(u64, u32)> = (0..self.rows.len())
             .map(|row| (xxhash_rust::xxh3::xxh3_64(id(row)), row as u32))
@@ -320,9 +373,8 @@ impl IndexBuilder {
         for run in keyed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
             for (i, &(_, later)) in run.iter().enumerate().skip(1) {
                 let later = later as usize;
-                if let Some(&(_, first)) =
-                    run[..i].iter().find(|(_, r)| id(*r as usize) == id(later))
-                {
+                let earlier = run[..i].iter().find(|(_, r)| id(*r as usize) == id(later));
+                if let Some(&(_, first)) = earlier {
                     if best.is_none_or(|(_, b)| later < b) {
                         best = Some((first as usize, later));
                     }
@@ -334,44 +386,53 @@ impl IndexBuilder {
 
     /// Lays out groups and the hash table. Deterministic: the same accounts in the
     /// same order give the same bytes.
-    pub fn build(self) -> CustomerIndex {
-        let IndexBuilder { heap, mut rows, .. } = self;
-        let norm_of = |s: Span| &heap[s.range(heap.len()).expect("builder spans are valid")];
-        // Group accounts by login: sort by (hash, normalised login), stable so accounts
-        // of one login keep file order.
-        rows.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| norm_of(a.1).cmp(norm_of(b.1))));
-        let mut groups: Vec<Group> = Vec::new();
-        let mut accounts = Vec::with_capacity(rows.len());
-        for (i, (h, norm, rec)) in rows.iter().enumerate() {
-            match groups.last_mut() {
-                Some(g) if g.hash == *h && norm_of(g.norm) == norm_of(*norm) => g.count += 1,
-                _ => groups.push(Group {
-                    hash: *h,
-                    norm: *norm,
-                    first: i as u32,
-                    count: 1,
-                }),
+    pub fn build(mut self) -> Result<CustomerIndex, BuildError> {
+        let mut rows = std::mem::take(&mut self.rows);
+        let norm_of = |r: &Row| self.bytes(r.norm.0, r.norm.1 as usize);
+        // Group accounts by login: sort by (hash, normalised login), stable so the
+        // accounts of one login keep file order.
+        rows.sort_by(|a, b| a.hash.cmp(&b.hash).then_with(|| norm_of(a).cmp(norm_of(b))));
+        let mut records: Vec<u8> = Vec::new();
+        let mut groups: Vec<(u64, u64)> = Vec::new(); // (hash, offset)
+        for run in rows.chunk_by(|a, b| a.hash == b.hash && norm_of(a) == norm_of(b)) {
+            let off = records.len() as u64;
+            if off / 8 + 1 > OFF_MASK {
+                return Err(BuildError::TooLarge);
             }
-            accounts.push(*rec);
+            groups.push((run[0].hash, off));
+            records.extend_from_slice(&run[0].hash.to_le_bytes());
+            records.extend_from_slice(&(run.len() as u32).to_le_bytes());
+            records.extend_from_slice(&0u32.to_le_bytes());
+            for r in run {
+                records.push(r.scheme);
+                records.push(0);
+                for s in [r.id, r.login, r.data] {
+                    records.extend_from_slice(&s.len.to_le_bytes());
+                }
+                for s in [r.id, r.login, r.data] {
+                    records.extend_from_slice(self.bytes(s.off, s.len as usize));
+                }
+                records.resize(pad8(records.len()), 0);
+            }
         }
         let cap = (groups.len() * 5 / 4 + 1).next_power_of_two().max(16);
         let mask = cap - 1;
         let mut slots = vec![0u64; cap];
-        for (gi, g) in groups.iter().enumerate() {
-            let mut i = (g.hash as usize) & mask;
+        for &(hash, off) in &groups {
+            let mut i = (hash as usize) & mask;
             while slots[i] != 0 {
                 i = (i + 1) & mask;
             }
-            slots[i] = (g.hash >> 32) << 32 | (gi as u64 + 1);
+            slots[i] = (hash >> OFF_BITS) << OFF_BITS | (off / 8 + 1);
         }
-        CustomerIndex {
+        Ok(CustomerIndex {
             storage: Storage::Owned {
                 slots,
-                groups,
-                accounts,
-                heap,
+                records,
+                accounts: rows.len() as u64,
+                groups: groups.len() as u64,
             },
-        }
+        })
     }
 }
 
@@ -388,37 +449,98 @@ mod tests {
         parse_stored(&hex).unwrap()
     }
 
+    fn ids_of(v: IndexView<'_>, login: &[u8]) -> Vec<String> {
+        let (norm, h) = login::normalize_and_hash(login);
+        let mut ids: Vec<String> = match v.lookup(h, &norm, &mut Vec::new()) {
+            Some(g) => g
+                .accounts()
+                .map(|a| v.account(a).unwrap().id.to_string())
+                .collect(),
+            None => vec![],
+        };
+        ids.sort();
+        ids
+    }
+
     #[test]
     fn lookup_finds_all_accounts_of_a_login() {
         let mut b = IndexBuilder::new();
         b.add("a1", "Alice@X.io", &sha1_of("one")).unwrap();
         b.add("b1", "bob@x.io", &sha1_of("two")).unwrap();
         b.add("a2", " alice@x.io", &sha1_of("three")).unwrap();
-        let idx = b.build();
+        let idx = b.build().unwrap();
         let v = idx.view();
-        let (norm, h) = login::normalize_and_hash(b"ALICE@x.io");
-        let r = v.lookup(h, &norm).unwrap();
-        let mut ids: Vec<&str> = r.map(|i| v.account(i).id).collect();
-        ids.sort();
-        assert_eq!(ids, ["a1", "a2"]);
-        let (norm, h) = login::normalize_and_hash(b"carol@x.io");
-        assert!(v.lookup(h, &norm).is_none());
+        assert_eq!(v.len(), 3);
+        assert_eq!(idx.groups(), 2);
+        assert_eq!(ids_of(v, b"ALICE@x.io"), ["a1", "a2"]);
+        assert_eq!(ids_of(v, b"bob@x.io"), ["b1"]);
+        assert!(ids_of(v, b"carol@x.io").is_empty());
+        let g = v.lookup(
+            login::normalize_and_hash(b"bob@x.io").1,
+            b"bob@x.io",
+            &mut Vec::new(),
+        );
+        let a = v.account(g.unwrap().accounts().next().unwrap()).unwrap();
+        assert_eq!((a.id, a.login, a.scheme), ("b1", "bob@x.io", Scheme::Sha1));
+        assert!(crate::verify::verify(a.scheme, a.hash, b"two"));
     }
 
     #[test]
     fn same_hash_different_login_is_not_a_hit() {
         let mut b = IndexBuilder::new();
         b.add("a1", "alice", &sha1_of("x")).unwrap();
-        let idx = b.build();
-        let v = idx.view();
+        let idx = b.build().unwrap();
         let (_, h) = login::normalize_and_hash(b"alice");
         // The right hash with the wrong bytes must not match.
-        assert!(v.lookup(h, b"mallory").is_none());
+        assert!(idx.view().lookup(h, b"mallory", &mut Vec::new()).is_none());
+    }
+
+    #[test]
+    fn many_logins_all_found() {
+        let mut b = IndexBuilder::new();
+        for i in 0..5000 {
+            b.add(&format!("id{i}"), &format!("user{i}@x.io"), &sha1_of("p"))
+                .unwrap();
+        }
+        let idx = b.build().unwrap();
+        for i in (0..5000).step_by(7) {
+            assert_eq!(
+                ids_of(idx.view(), format!("USER{i}@x.io").as_bytes()),
+                [format!("id{i}")]
+            );
+        }
+        assert!(ids_of(idx.view(), b"user5000@x.io").is_empty());
+    }
+
+    #[test]
+    fn garbage_records_never_panic() {
+        let slots = [1u64 << OFF_BITS | 1, 0, u64::MAX, 7];
+        let records = [0xFFu8; 40];
+        let v = IndexView {
+            slots: &slots,
+            records: &records,
+            accounts: 3,
+        };
+        for h in [0u64, 1, 2, 3, u64::MAX, 1 << OFF_BITS] {
+            let _ = v.lookup(h, b"x", &mut Vec::new());
+        }
+        assert!(v.account(0).is_none());
+        assert!(v.account(u64::MAX).is_none());
     }
 
     #[test]
     fn empty_index() {
-        let idx = IndexBuilder::new().build();
-        assert!(idx.view().lookup(1, b"x").is_none());
+        let idx = IndexBuilder::new().build().unwrap();
+        assert!(idx.view().lookup(1, b"x", &mut Vec::new()).is_none());
+    }
+
+    #[test]
+    fn oversized_field_is_refused() {
+        let mut b = IndexBuilder::new();
+        let long = "x".repeat(MAX_FIELD + 1);
+        assert_eq!(
+            b.add(&long, "l", &sha1_of("p")),
+            Err(BuildError::FieldTooLong)
+        );
     }
 }

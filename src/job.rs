@@ -16,7 +16,7 @@ use crate::check::{self, CheckOptions};
 use crate::customers::{self, CustomersError};
 use crate::index::CustomerIndex;
 use crate::lmx::{self, LmxError};
-use crate::report::{self, OutputFormat};
+use crate::report::{self, OutputFormat, StagedFile};
 use crate::scan::{self, ScanOptions};
 use crate::source::{self, InputError};
 use crate::stats::Summary;
@@ -123,19 +123,31 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     summary.customers = view.len() as u64;
     summary.threads = rayon::current_num_threads();
 
+    // Every output file is staged in full before any is renamed into place, and the
+    // reset list reaches stdout only after that: a run that fails (exit 2) leaves
+    // every output as it was.
+    let mut staged = Vec::new();
     if let Some(path) = &job.review {
-        write_file(path, |w| report::write_reviews(w, &reviews))?;
+        staged.push(stage(path, |w| report::write_reviews(w, &reviews))?);
     }
-    match &job.output {
-        Some(path) => write_file(path, |w| report::write_resets(w, job.format, &resets))?,
-        None => report::write_resets(stdout, job.format, &resets).map_err(JobError::Stdout)?,
+    if let Some(path) = &job.output {
+        staged.push(stage(path, |w| {
+            report::write_resets(w, job.format, &resets)
+        })?);
     }
     summary.set_elapsed(started.elapsed().as_secs_f64());
     if let Some(path) = &job.stats {
-        write_file(path, |w| {
+        staged.push(stage(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             w.write_all(b"\n")
-        })?;
+        })?);
+    }
+    for (file, path) in staged {
+        file.commit()
+            .map_err(|source| JobError::Output { path, source })?;
+    }
+    if job.output.is_none() {
+        report::write_resets(stdout, job.format, &resets).map_err(JobError::Stdout)?;
     }
     Ok(JobOutcome {
         summary,
@@ -143,15 +155,16 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     })
 }
 
-fn write_file(
+fn stage(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(), JobError> {
-    report::atomic_write(path, |f| {
+) -> Result<(StagedFile, PathBuf), JobError> {
+    StagedFile::stage(path, |f| {
         let mut w = io::BufWriter::new(f);
         body(&mut w)?;
         w.flush()
     })
+    .map(|f| (f, path.to_path_buf()))
     .map_err(|source| JobError::Output {
         path: path.to_path_buf(),
         source,

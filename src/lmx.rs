@@ -11,12 +11,12 @@
 //! 8       4     format version (1)
 //! 12      4     header length (64)
 //! 16      8     slot count (a power of two)
-//! 24      8     group count
-//! 32      8     account count
-//! 40      8     heap length in bytes
+//! 24      8     records length in bytes (a multiple of 8)
+//! 32      8     group count (distinct logins)
+//! 40      8     account count
 //! 48      8     xxh3-64 of the body (everything after the header)
 //! 56      8     xxh3-64 of bytes 0..56
-//! 64      ...   slots (u64) | groups (24 B) | accounts (32 B) | heap, padded to 8
+//! 64      ...   slots (u64 each) | records
 //! ```
 //!
 //! [`MappedIndex::open`] checks the magic, version, header checksum and that the
@@ -33,7 +33,7 @@ use memmap2::Mmap;
 use thiserror::Error;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
-use crate::index::{AccountRec, CustomerIndex, Group, IndexView};
+use crate::index::{CustomerIndex, IndexView};
 
 const MAGIC: &[u8; 8] = b"LMXINDEX";
 /// The format version this build reads and writes.
@@ -81,24 +81,16 @@ fn damaged(path: &Path, what: &'static str) -> LmxError {
 
 struct Layout {
     slots: usize,
-    groups: usize,
-    accounts: usize,
-    heap: usize,
-}
-
-fn pad8(n: usize) -> usize {
-    n.div_ceil(8) * 8
+    records: usize,
+    groups: u64,
+    accounts: u64,
 }
 
 impl Layout {
-    /// Section byte offsets (slots, groups, accounts, heap) and total file length.
-    fn offsets(&self) -> Option<[usize; 5]> {
-        let s = HEADER_LEN;
-        let g = s.checked_add(self.slots.checked_mul(8)?)?;
-        let a = g.checked_add(self.groups.checked_mul(size_of::<Group>())?)?;
-        let h = a.checked_add(self.accounts.checked_mul(size_of::<AccountRec>())?)?;
-        let end = h.checked_add(pad8(self.heap))?;
-        Some([s, g, a, h, end])
+    /// Byte offsets of the records and of the end of the file.
+    fn offsets(&self) -> Option<(usize, usize)> {
+        let records = HEADER_LEN.checked_add(self.slots.checked_mul(8)?)?;
+        Some((records, records.checked_add(self.records)?))
     }
 }
 
@@ -148,16 +140,26 @@ impl MappedIndex {
         let to_usize = |v: u64| usize::try_from(v).map_err(|_| damaged(path, "counts overflow"));
         let layout = Layout {
             slots: to_usize(u64_at(16))?,
-            groups: to_usize(u64_at(24))?,
-            accounts: to_usize(u64_at(32))?,
-            heap: to_usize(u64_at(40))?,
+            records: to_usize(u64_at(24))?,
+            groups: u64_at(32),
+            accounts: u64_at(40),
         };
         if layout.slots != 0 && !layout.slots.is_power_of_two() {
             return Err(damaged(path, "slot count is not a power of two"));
         }
+        if layout.records % 8 != 0 {
+            return Err(damaged(path, "records length is not a multiple of 8"));
+        }
+        if cfg!(target_endian = "big") {
+            return Err(damaged(
+                path,
+                "index files are little-endian; this machine is not",
+            ));
+        }
         let end = layout
             .offsets()
-            .ok_or_else(|| damaged(path, "counts overflow"))?[4];
+            .ok_or_else(|| damaged(path, "counts overflow"))?
+            .1;
         if end != map.len() {
             return Err(damaged(
                 path,
@@ -179,16 +181,22 @@ impl MappedIndex {
         })
     }
 
-    /// The arrays, borrowed from the mapping.
+    /// The regions, borrowed from the mapping.
     pub fn view(&self) -> IndexView<'_> {
-        let [s, g, a, h, _] = self.layout.offsets().expect("checked at open");
+        let (records, end) = self.layout.offsets().expect("checked at open");
         let m = &self.map[..];
         IndexView {
-            slots: bytemuck::cast_slice(&m[s..g]),
-            groups: bytemuck::cast_slice(&m[g..a]),
-            accounts: bytemuck::cast_slice(&m[a..h]),
-            heap: &m[h..h + self.layout.heap],
+            // The map is page-aligned and the header is 64 bytes, so the slots are
+            // 8-byte aligned; `cast_slice` checks it anyway.
+            slots: bytemuck::cast_slice(&m[HEADER_LEN..records]),
+            records: &m[records..end],
+            accounts: self.layout.accounts,
         }
+    }
+
+    /// Number of distinct logins.
+    pub fn groups(&self) -> u64 {
+        self.layout.groups
     }
 
     /// Reads the whole body and compares it with the header's checksum.
@@ -211,13 +219,8 @@ pub fn open(path: &Path) -> Result<CustomerIndex, LmxError> {
     MappedIndex::open(path).map(CustomerIndex::from_mapped)
 }
 
-fn body_sections<'a>(v: &IndexView<'a>) -> [&'a [u8]; 4] {
-    [
-        bytemuck::cast_slice(v.slots),
-        bytemuck::cast_slice(v.groups),
-        bytemuck::cast_slice(v.accounts),
-        v.heap,
-    ]
+fn body_sections<'a>(v: &IndexView<'a>) -> [&'a [u8]; 2] {
+    [bytemuck::cast_slice(v.slots), v.records]
 }
 
 /// Checksum of an index's body as it would be written; identifies a customers
@@ -226,12 +229,10 @@ pub fn snapshot_id(index: &CustomerIndex) -> u64 {
     if let Some(m) = index.mapped() {
         return m.body_checksum();
     }
-    let v = index.view();
     let mut h = Xxh3::new();
-    for s in body_sections(&v) {
+    for s in body_sections(&index.view()) {
         h.update(s);
     }
-    h.update(&[0u8; 8][..pad8(v.heap.len()) - v.heap.len()]);
     h.digest()
 }
 
@@ -243,15 +244,15 @@ pub fn write_to<W: Write>(index: &CustomerIndex, mut w: W) -> io::Result<()> {
     header[8..12].copy_from_slice(&VERSION.to_le_bytes());
     header[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
     for (i, n) in [
-        v.slots.len(),
-        v.groups.len(),
-        v.accounts.len(),
-        v.heap.len(),
+        v.slots.len() as u64,
+        v.records.len() as u64,
+        index.groups(),
+        v.accounts,
     ]
     .into_iter()
     .enumerate()
     {
-        header[16 + 8 * i..24 + 8 * i].copy_from_slice(&(n as u64).to_le_bytes());
+        header[16 + 8 * i..24 + 8 * i].copy_from_slice(&n.to_le_bytes());
     }
     header[48..56].copy_from_slice(&snapshot_id(index).to_le_bytes());
     let hc = xxh3_64(&header[..56]);
@@ -260,7 +261,6 @@ pub fn write_to<W: Write>(index: &CustomerIndex, mut w: W) -> io::Result<()> {
     for s in body_sections(&v) {
         w.write_all(s)?;
     }
-    w.write_all(&[0u8; 8][..pad8(v.heap.len()) - v.heap.len()])?;
     w.flush()
 }
 

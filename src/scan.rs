@@ -25,7 +25,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 use rayon::prelude::*;
 
-use crate::index::IndexView;
+use crate::index::{AccountId, IndexView};
 use crate::login;
 use crate::parse::{self, CsvColumns, Parsed, SkipReason};
 use crate::source::{DumpFile, InputError, Shape};
@@ -75,8 +75,8 @@ pub struct CandInfo {
     pub first: Sighting,
 }
 
-/// Distinct (account, password) candidates. The key is the account number
-/// (little-endian u32) followed by the password bytes. Never printed: `Debug` shows
+/// Distinct (account, password) candidates. The key is the [`AccountId`]
+/// (little-endian u64) followed by the password bytes. Never printed: `Debug` shows
 /// only a count.
 #[derive(Default)]
 pub struct Candidates {
@@ -91,7 +91,7 @@ impl std::fmt::Debug for Candidates {
 }
 
 impl Candidates {
-    fn add(&mut self, account: u32, password: &[u8], sightings: u64, first: Sighting) {
+    fn add(&mut self, account: AccountId, password: &[u8], sightings: u64, first: Sighting) {
         self.key.clear();
         self.key.extend_from_slice(&account.to_le_bytes());
         self.key.extend_from_slice(password);
@@ -134,10 +134,10 @@ impl Candidates {
     }
 
     /// Every candidate as (account, password, info), in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, &[u8], CandInfo)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (AccountId, &[u8], CandInfo)> + '_ {
         self.map.iter().map(|(k, v)| {
-            let (acct, pw) = k.split_at(4);
-            (u32::from_le_bytes(acct.try_into().unwrap()), pw, *v)
+            let (acct, pw) = k.split_at(8);
+            (u64::from_le_bytes(acct.try_into().unwrap()), pw, *v)
         })
     }
 }
@@ -410,7 +410,8 @@ fn scan_stream<R: Read>(
                 filled -= start;
             }
         }
-        if filled > parse::MAX_LINE {
+        // A partial line may be MAX_LINE bytes plus the `\r` of its `\r\n`.
+        if filled > parse::MAX_LINE + 1 {
             discarding = true;
             filled = 0;
         }
@@ -500,6 +501,8 @@ struct LineScanner<'i> {
     norm: Vec<u8>,
     /// Normalised logins of the pending batch.
     norms: Vec<u8>,
+    /// Scratch for the index's login confirmation.
+    confirm: Vec<u8>,
 }
 
 impl<'i> LineScanner<'i> {
@@ -510,6 +513,7 @@ impl<'i> LineScanner<'i> {
             line: 0,
             norm: Vec::with_capacity(256),
             norms: Vec::with_capacity(BATCH * 64),
+            confirm: Vec::with_capacity(256),
         }
     }
 
@@ -581,14 +585,22 @@ impl<'i> LineScanner<'i> {
     }
 
     #[inline]
-    fn record(&self, hash: u64, norm: Range<usize>, password: &[u8], line: u64, out: &mut UnitOut) {
-        if let Some(accounts) = self.index.lookup(hash, &self.norms[norm]) {
+    fn record(
+        &mut self,
+        hash: u64,
+        norm: Range<usize>,
+        password: &[u8],
+        line: u64,
+        out: &mut UnitOut,
+    ) {
+        let norm = &self.norms[norm];
+        if let Some(group) = self.index.lookup(hash, norm, &mut self.confirm) {
             out.counters.login_hits += 1;
             let seen = Sighting {
                 file: self.file,
                 line,
             };
-            for account in accounts {
+            for account in group.accounts() {
                 out.candidates.add(account, password, 1, seen);
             }
         }
@@ -631,7 +643,7 @@ mod tests {
             newlines + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
         }
 
-        fn candidates_sorted(c: &Candidates) -> Vec<(u32, Vec<u8>, CandInfo)> {
+        fn candidates_sorted(c: &Candidates) -> Vec<(AccountId, Vec<u8>, CandInfo)> {
             let mut v: Vec<_> = c.iter().map(|(a, p, i)| (a, p.to_vec(), i)).collect();
             v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
             v
@@ -661,7 +673,7 @@ mod tests {
                 let hash = crate::verify::fast::sha1(b"pw");
                 let hex: String = hash.iter().map(|x| format!("{x:02x}")).collect();
                 b.add("a", "alice@x.io", &parse_stored(&hex).unwrap()).unwrap();
-                let index = b.build();
+                let index = b.build().unwrap();
                 let v = index.view();
 
                 let whole = scan_bytes(&bytes, v);

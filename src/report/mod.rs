@@ -12,7 +12,7 @@ pub mod ndjson;
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -82,9 +82,9 @@ pub fn reset_records<'a>(
 ) -> Vec<ResetRecord<'a>> {
     let mut out: Vec<ResetRecord<'a>> = findings
         .iter()
-        .map(|f| {
-            let a = index.account(f.account);
-            ResetRecord {
+        .filter_map(|f| {
+            let a = index.account(f.account)?;
+            Some(ResetRecord {
                 account_id: a.id,
                 login: a.login,
                 reason: "password_match",
@@ -96,7 +96,7 @@ pub fn reset_records<'a>(
                         .map_or("", String::as_str),
                     line: f.first_seen.line,
                 },
-            }
+            })
         })
         .collect();
     out.sort_by(|a, b| a.account_id.cmp(b.account_id));
@@ -107,16 +107,16 @@ pub fn reset_records<'a>(
 pub fn review_records<'a>(index: IndexView<'a>, reviews: &[Review]) -> Vec<ReviewRecord<'a>> {
     let mut out: Vec<ReviewRecord<'a>> = reviews
         .iter()
-        .map(|r| {
-            let a = index.account(r.account);
-            ReviewRecord {
+        .filter_map(|r| {
+            let a = index.account(r.account)?;
+            Some(ReviewRecord {
                 account_id: a.id,
                 login: a.login,
                 scheme: a.scheme.name(),
                 candidates: r.candidates,
                 checked: r.checked,
                 sightings: r.sightings,
-            }
+            })
         })
         .collect();
     out.sort_by(|a, b| a.account_id.cmp(b.account_id));
@@ -165,25 +165,51 @@ pub fn write_reviews(w: &mut dyn Write, records: &[ReviewRecord<'_>]) -> io::Res
     w.flush()
 }
 
-/// Creates `path` all at once: `write` fills a temporary file in the same directory,
-/// which is synced and renamed over `path` only if everything succeeded. A crash or an
-/// error leaves either the old file or none, never a partial one.
+/// An output file written in full to a temporary file beside its target, waiting to
+/// be renamed over it by [`StagedFile::commit`]. Dropped without a commit, it vanishes
+/// and the target is untouched.
+pub struct StagedFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl StagedFile {
+    /// Writes the whole content of `path` to a temporary file in the same directory
+    /// and syncs it.
+    pub fn stage(
+        path: &Path,
+        write: impl FnOnce(&mut File) -> io::Result<()>,
+    ) -> io::Result<StagedFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".leakmatch-")
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
+        write(tmp.as_file_mut())?;
+        tmp.as_file().sync_all()?;
+        Ok(StagedFile {
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Renames the temporary file over the target: readers see the old file or the
+    /// new one, never a partial one.
+    pub fn commit(self) -> io::Result<()> {
+        self.tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+/// Creates `path` all at once: [`StagedFile::stage`] then [`StagedFile::commit`].
 pub fn atomic_write(
     path: &Path,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".leakmatch-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    write(tmp.as_file_mut())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    StagedFile::stage(path, write)?.commit()
 }
 
 #[cfg(test)]

@@ -146,7 +146,7 @@ fn line_of_exactly_max_length_is_kept_everywhere() {
 /// buffer must be treated like the same line in a mapped file: `\r` is not part of
 /// the line.
 #[test]
-#[ignore = "BUG: streamed input (stdin/gzip) drops a max-length CRLF line as too_long when its \\r ends a read buffer; the mapped file keeps it"]
+
 fn crlf_max_length_line_at_stream_buffer_boundary() {
     let dir = tmp();
     let d = dir.path();
