@@ -42,7 +42,6 @@ import sys, duckdb
 customers, dump, out, threads = sys.argv[1:5]
 con = duckdb.connect()
 con.execute(f"SET threads={int(threads)}")
-sep = "\x01"  # never in a dump line: read each line whole
 con.execute(f"""
 COPY (
   WITH c AS (
@@ -51,8 +50,9 @@ COPY (
   ),
   d AS (
     SELECT line, instr(line, ':') AS p
-    FROM read_csv('{dump}', header=false, delim='{sep}', quote='', escape='',
-                  columns={{'line': 'VARCHAR'}}, new_line='\\n', ignore_errors=true)
+    -- chr(1) never occurs in a dump line: each line is read whole as one column.
+    FROM read_csv('{dump}', header=false, delim=chr(1), quote='', escape='',
+                  columns={{'line': 'VARCHAR'}}, strict_mode=false)
   )
   SELECT DISTINCT c.account_id
   FROM d JOIN c ON c.login = lower(trim(substr(d.line, 1, d.p - 1)))

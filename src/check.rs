@@ -81,11 +81,11 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
     let mut all: Vec<(AccountId, &[u8], CandInfo)> = candidates.iter().collect();
     // Per account: most-sighted first, then first seen; the password bytes only break
     // exact ties so the order (and the result) is the same on every run.
-    all.sort_unstable_by(|a, b| {
+    all.par_sort_unstable_by(|a, b| {
         a.0.cmp(&b.0)
-            .then(b.2.sightings.cmp(&a.2.sightings))
-            .then(a.2.first.cmp(&b.2.first))
-            .then(a.1.cmp(b.1))
+            .then_with(|| b.2.sightings.cmp(&a.2.sightings))
+            .then_with(|| a.2.first.cmp(&b.2.first))
+            .then_with(|| a.1.cmp(b.1))
     });
     let groups: Vec<&[(AccountId, &[u8], CandInfo)]> = all.chunk_by(|a, b| a.0 == b.0).collect();
     let results: Vec<(Verdict, u64)> = groups

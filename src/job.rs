@@ -19,7 +19,7 @@ use crate::lmx::{self, LmxError};
 use crate::report::{self, OutputFormat, StagedFile};
 use crate::scan::{self, ScanOptions};
 use crate::source::{self, InputError};
-use crate::stats::Summary;
+use crate::stats::{Phases, Summary};
 
 /// Where the customers come from.
 #[derive(Clone, Debug)]
@@ -94,6 +94,7 @@ pub fn load_customers(source: &CustomerSource) -> Result<CustomerIndex, JobError
 pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, JobError> {
     let started = Instant::now();
     let index = load_customers(&job.customers)?;
+    let loaded = Instant::now();
     // A mapped index's body checksum is verified while the scan runs.
     let (scanned, body_check) = rayon::join(
         || {
@@ -108,8 +109,10 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     if let Some(result) = body_check {
         result?;
     }
+    let scanned_at = Instant::now();
     let view = index.view();
     let checked = check::check(view, &scanned.candidates, job.check);
+    let verified = Instant::now();
 
     let resets = report::reset_records(view, &scanned.files, &checked.findings);
     let reviews = report::review_records(view, &checked.reviews);
@@ -136,6 +139,12 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         })?);
     }
     summary.set_elapsed(started.elapsed().as_secs_f64());
+    summary.phases = Phases {
+        load_customers: (loaded - started).as_secs_f64(),
+        scan: (scanned_at - loaded).as_secs_f64(),
+        verify: (verified - scanned_at).as_secs_f64(),
+        report: verified.elapsed().as_secs_f64(),
+    };
     if let Some(path) = &job.stats {
         staged.push(stage(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;

@@ -21,19 +21,49 @@ use xxhash_rust::xxh3::xxh3_64;
 pub fn normalize<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> &'b [u8] {
     buf.clear();
     let trimmed = raw.trim_ascii();
-    let mut ascii = true;
-    buf.extend(trimmed.iter().map(|&b| {
-        ascii &= b < 0x80;
-        b.to_ascii_lowercase()
-    }));
-    if !ascii {
-        if let Ok(s) = std::str::from_utf8(trimmed) {
-            let lowered = s.trim().to_lowercase();
-            buf.clear();
-            buf.extend_from_slice(lowered.as_bytes());
-        }
+    if lower_ascii_into(trimmed, buf) {
+        return buf;
+    }
+    buf.clear();
+    buf.extend_from_slice(trimmed);
+    if let Ok(s) = std::str::from_utf8(trimmed) {
+        let lowered = s.trim().to_lowercase();
+        buf.clear();
+        buf.extend_from_slice(lowered.as_bytes());
+    } else {
+        buf.make_ascii_lowercase();
     }
     buf
+}
+
+/// Appends `src` lowercased to `buf` if it is all ASCII (8 bytes at a time), and says
+/// whether it was; `buf` holds garbage when it was not.
+#[inline]
+fn lower_ascii_into(src: &[u8], buf: &mut Vec<u8>) -> bool {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    /// Lowercases 8 ASCII bytes: a byte gets 0x20 where `'A' <= b <= 'Z'`.
+    #[inline]
+    fn lower8(w: u64) -> u64 {
+        let ge_a = w + ONES * (0x80 - b'A' as u64);
+        let gt_z = w + ONES * (0x80 - b'Z' as u64 - 1);
+        w | ((ge_a & !gt_z & HI) >> 2)
+    }
+    let mut chunks = src.chunks_exact(8);
+    let mut seen = 0u64;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap());
+        seen |= w;
+        // Bytes >= 0x80 would carry into their neighbours; checked below.
+        buf.extend_from_slice(&lower8(w & !HI).to_le_bytes());
+    }
+    let rest = chunks.remainder();
+    let mut tail = [0u8; 8];
+    tail[..rest.len()].copy_from_slice(rest);
+    let w = u64::from_le_bytes(tail);
+    seen |= w;
+    buf.extend_from_slice(&lower8(w & !HI).to_le_bytes()[..rest.len()]);
+    seen & HI == 0
 }
 
 /// Hashes an already normalised login for the customer index.
@@ -72,6 +102,19 @@ mod tests {
         );
         // Unicode whitespace around a non-ASCII login is trimmed too.
         assert_eq!(norm("\u{3000}ÄBC\u{3000}".as_bytes()), "äbc".as_bytes());
+    }
+
+    #[test]
+    fn swar_lowercase_matches_std_on_every_ascii_byte() {
+        let all: Vec<u8> = (0u8..0x80).collect();
+        for start in 0..all.len() {
+            for len in [1, 7, 8, 9, 17] {
+                let s = &all[start..(start + len).min(all.len())];
+                let mut want = s.trim_ascii().to_vec();
+                want.make_ascii_lowercase();
+                assert_eq!(norm(s), want);
+            }
+        }
     }
 
     #[test]

@@ -145,10 +145,131 @@ fn first_sep(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| IS_SEP[b as usize])
 }
 
+/// Bytes a common line may start with: not whitespace (blank or trimmed login), not
+/// `#` (comment), not `{` (JSON), not a separator (empty login).
+static COMMON_START: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_whitespace() || IS_SEP[b] {
+            t[b] = false;
+        }
+        b += 1;
+    }
+    t[b'#' as usize] = false;
+    t[b'{' as usize] = false;
+    t
+};
+
+/// Finds, in one pass over the bytes, where the line starting at `hay[0]` ends (the
+/// position of its `\n`, or `hay.len()`) and its first separator, if any.
+///
+/// This is the scanner's way through a buffer: one 16-byte SIMD compare per block
+/// answers both questions, instead of a newline search and a separator search.
+#[inline]
+pub fn line_bounds(hay: &[u8]) -> (usize, Option<usize>) {
+    simd::line_bounds(hay)
+}
+
+/// The fast path of [`parse_line`] for the overwhelmingly common shape,
+/// `login SEP password` with nothing unusual about it.
+///
+/// `line` excludes its `\n`, and `sep` is its first separator as found by
+/// [`line_bounds`]. The caller guarantees the line has no NUL byte (it checks whole
+/// chunks at once). Returns `None` whenever the line needs the full rules (blank,
+/// comment, JSON, a possible URL, empty password, too long, no separator); when it
+/// returns a pair, [`parse_line`] returns the same pair (a property test holds it to
+/// that).
+#[inline]
+pub fn parse_common(line: &[u8], sep: Option<usize>) -> Option<(&[u8], &[u8])> {
+    let line = match line.last() {
+        Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    };
+    let sep = sep?;
+    if !COMMON_START[*line.first()? as usize] || line.len() > MAX_LINE || sep >= line.len() {
+        return None;
+    }
+    let password = &line[sep + 1..];
+    let url_like = line[sep] == b':' && password.first() == Some(&b'/');
+    if password.is_empty() || url_like {
+        return None;
+    }
+    Some((&line[..sep], password))
+}
+
+/// The line/separator search of the fast path.
+mod simd {
+    use super::IS_SEP;
+
+    /// Scalar finish: from `i` on, one byte at a time.
+    #[inline]
+    fn tail(hay: &[u8], mut i: usize, mut sep: Option<usize>) -> (usize, Option<usize>) {
+        while i < hay.len() {
+            let b = hay[i];
+            if b == b'\n' {
+                return (i, sep);
+            }
+            if sep.is_none() && IS_SEP[b as usize] {
+                sep = Some(i);
+            }
+            i += 1;
+        }
+        (hay.len(), sep)
+    }
+
+    /// See [`super::line_bounds`].
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    pub fn line_bounds(hay: &[u8]) -> (usize, Option<usize>) {
+        use std::arch::x86_64::*;
+        let mut i = 0;
+        let mut sep: Option<usize> = None;
+        while i + 16 <= hay.len() {
+            // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are
+            // always available; the unaligned load reads `hay[i..i + 16]`, which the
+            // loop condition keeps in bounds.
+            let (nl, seps) = unsafe {
+                let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
+                let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+                let seps = _mm_or_si128(
+                    _mm_or_si128(eq(b':'), eq(b';')),
+                    _mm_or_si128(eq(b'|'), eq(b'\t')),
+                );
+                (
+                    _mm_movemask_epi8(eq(b'\n')) as u32,
+                    _mm_movemask_epi8(seps) as u32,
+                )
+            };
+            if sep.is_none() && seps != 0 {
+                let s = seps.trailing_zeros();
+                if s < nl.trailing_zeros() {
+                    sep = Some(i + s as usize);
+                }
+            }
+            if nl != 0 {
+                return (i + nl.trailing_zeros() as usize, sep);
+            }
+            i += 16;
+        }
+        tail(hay, i, sep)
+    }
+
+    /// See [`super::line_bounds`].
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline]
+    pub fn line_bounds(hay: &[u8]) -> (usize, Option<usize>) {
+        tail(hay, 0, None)
+    }
+}
+
 /// Parses one line of a text dump. `line` excludes the `\n`; a trailing `\r` is
 /// stripped here.
 pub fn parse_line(line: &[u8]) -> Parsed<'_> {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = match line.last() {
+        Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    };
     if line.len() > MAX_LINE {
         return Parsed::Skip(SkipReason::TooLong);
     }
@@ -166,18 +287,13 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
     let Some(sep) = first_sep(line) else {
         return Parsed::Skip(SkipReason::NoSeparator);
     };
-    let cred = if line[sep] == b':'
-        && line[sep + 1..].starts_with(b"//")
-        && is_url_scheme(&line[start..sep])
-    {
-        match strip_url(&line[sep + 3..]) {
-            Some(rest) => rest,
-            None => return Parsed::Skip(SkipReason::NoSeparator),
-        }
-    } else {
-        line
-    };
-    split_pair(cred)
+    if line[sep] == b':' && line[sep + 1..].starts_with(b"//") && is_url_scheme(&line[start..sep]) {
+        return match strip_url(&line[sep + 3..]) {
+            Some(rest) => split_pair(rest),
+            None => Parsed::Skip(SkipReason::NoSeparator),
+        };
+    }
+    pair(&line[..sep], &line[sep + 1..])
 }
 
 /// Splits `login SEP password` at the first separator.
@@ -646,6 +762,43 @@ mod tests {
                     }
                     Parsed::Skip(_) => {}
                 }
+            }
+
+            /// Whenever the fast path answers, the full rules give the same pair; the
+            /// line is embedded in a larger buffer as the scanner does.
+            #[test]
+            fn fast_path_agrees_with_full_rules(
+                line in dumpish(),
+                after in proptest::collection::vec(any::<u8>(), 0..40),
+            ) {
+                // The caller guarantees no NUL, and a line holds no newline.
+                let line: Vec<u8> = line
+                    .into_iter()
+                    .map(|b| if b == 0 || b == b'\n' { b'x' } else { b })
+                    .collect();
+                let mut hay = line.clone();
+                hay.push(b'\n');
+                hay.extend_from_slice(&after);
+                let (end, sep) = line_bounds(&hay);
+                prop_assert_eq!(end, line.len());
+                prop_assert_eq!(sep, first_sep(&line));
+                if let Some((login, password)) = parse_common(&hay[..end], sep) {
+                    match parse_line(&line) {
+                        Parsed::Pair(c) => {
+                            prop_assert_eq!(&*c.login, login);
+                            prop_assert_eq!(&*c.password, password);
+                        }
+                        Parsed::Skip(r) => prop_assert!(false, "fast path paired, full rules skipped as {:?}", r),
+                    }
+                }
+            }
+
+            /// Line bounds agree with a plain search on any bytes.
+            #[test]
+            fn line_bounds_match_scalar(hay in proptest::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b':'), Just(b'\t'), Just(b'a'), any::<u8>()], 0..80)) {
+                let end = memchr::memchr(b'\n', &hay).unwrap_or(hay.len());
+                prop_assert_eq!(line_bounds(&hay), (end, first_sep(&hay[..end])));
             }
 
             #[test]

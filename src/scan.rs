@@ -17,7 +17,6 @@
 //! It does not verify passwords ([`crate::check`]).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::sync::Arc;
@@ -78,9 +77,12 @@ pub struct CandInfo {
 /// Distinct (account, password) candidates. The key is the [`AccountId`]
 /// (little-endian u64) followed by the password bytes. Never printed: `Debug` shows
 /// only a count.
+///
+/// The map's hasher is foldhash with a per-process random seed: fast on the short
+/// keys, and a dump cannot choose passwords that collide in it.
 #[derive(Default)]
 pub struct Candidates {
-    map: HashMap<Box<[u8]>, CandInfo>,
+    map: foldhash::HashMap<Box<[u8]>, CandInfo>,
     key: Vec<u8>,
 }
 
@@ -109,6 +111,7 @@ impl Candidates {
 
     /// Merges another set whose line numbers are `line_offset` short.
     fn merge(&mut self, other: Candidates, line_offset: u64) {
+        self.map.reserve(other.map.len());
         for (k, mut v) in other.map {
             v.first.line += line_offset;
             match self.map.get_mut(&k) {
@@ -522,38 +525,45 @@ impl<'i> LineScanner<'i> {
     /// prefetched before any is probed.
     fn scan<'a>(&mut self, bytes: &'a [u8], out: &mut UnitOut) {
         let mut pending: Vec<Pending<'a>> = Vec::with_capacity(BATCH);
-        let mut rest = bytes;
-        loop {
-            let line = match memchr::memchr(b'\n', rest) {
-                Some(i) => {
-                    let l = &rest[..i];
-                    rest = &rest[i + 1..];
-                    l
-                }
-                None if !rest.is_empty() => std::mem::take(&mut rest),
-                None => break,
-            };
+        // NUL bytes are rare: one SIMD pass over the whole chunk spares the fast path
+        // a check per line.
+        let nul_free = memchr::memchr(0, bytes).is_none();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let (end, sep) = parse::line_bounds(&bytes[pos..]);
+            let line = &bytes[pos..pos + end];
+            pos += end + 1;
             self.line += 1;
             out.counters.lines += 1;
-            match parse::parse_line(line) {
-                Parsed::Pair(cred) => {
-                    out.counters.pairs += 1;
-                    let norm = login::normalize(&cred.login, &mut self.norm);
-                    let hash = login::hash_normalized(norm);
-                    self.index.prefetch(hash);
-                    let from = self.norms.len();
-                    self.norms.extend_from_slice(norm);
-                    pending.push(Pending {
-                        hash,
-                        norm: from..self.norms.len(),
-                        password: cred.password,
-                        line: self.line,
-                    });
-                    if pending.len() == BATCH {
-                        self.probe(&mut pending, out);
+            let common = if nul_free {
+                parse::parse_common(line, sep)
+            } else {
+                None
+            };
+            let (login, password) = match common {
+                Some((l, p)) => (Cow::Borrowed(l), Cow::Borrowed(p)),
+                None => match parse::parse_line(line) {
+                    Parsed::Pair(c) => (c.login, c.password),
+                    Parsed::Skip(r) => {
+                        out.counters.skipped[r.index()] += 1;
+                        continue;
                     }
-                }
-                Parsed::Skip(r) => out.counters.skipped[r.index()] += 1,
+                },
+            };
+            out.counters.pairs += 1;
+            let norm = login::normalize(&login, &mut self.norm);
+            let hash = login::hash_normalized(norm);
+            self.index.prefetch(hash);
+            let from = self.norms.len();
+            self.norms.extend_from_slice(norm);
+            pending.push(Pending {
+                hash,
+                norm: from..self.norms.len(),
+                password,
+                line: self.line,
+            });
+            if pending.len() == BATCH {
+                self.probe(&mut pending, out);
             }
         }
         self.probe(&mut pending, out);

@@ -46,8 +46,23 @@ pub struct Summary {
     pub threads: usize,
     /// Wall-clock seconds for the whole run.
     pub elapsed_seconds: f64,
+    /// Wall-clock seconds per stage: where the time went.
+    pub phases: Phases,
     /// Scanned megabytes (10^6 bytes) per second of wall-clock time.
     pub mb_per_s: f64,
+}
+
+/// Wall-clock seconds of each stage of a run.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Phases {
+    /// Loading the customers (CSV parse and index build, or mapping the index).
+    pub load_customers: f64,
+    /// Reading and scanning the dumps.
+    pub scan: f64,
+    /// Verifying candidate passwords.
+    pub verify: f64,
+    /// Building and writing the reports.
+    pub report: f64,
 }
 
 impl Summary {
@@ -73,6 +88,7 @@ impl Summary {
             customers: 0,
             threads: 0,
             elapsed_seconds: 0.0,
+            phases: Phases::default(),
             mb_per_s: 0.0,
         }
     }
@@ -118,6 +134,12 @@ impl Summary {
         let _ = writeln!(s, "  login hits             {}", self.login_hits);
         let _ = writeln!(s, "  verifications          {}", self.verifications);
         let _ = writeln!(s, "  accounts to reset      {}", self.accounts_to_reset);
+        let p = &self.phases;
+        let _ = writeln!(
+            s,
+            "  time                   load {:.3} s, scan {:.3} s, verify {:.3} s, report {:.3} s",
+            p.load_customers, p.scan, p.verify, p.report
+        );
         if self.accounts_for_review > 0 {
             let _ = writeln!(s, "  accounts for review    {}", self.accounts_for_review);
         }
