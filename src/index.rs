@@ -25,6 +25,8 @@
 //! It does not parse the customers file ([`crate::customers`]) or verify passwords
 //! ([`crate::verify`]).
 
+use rayon::prelude::*;
+
 use crate::login;
 use crate::verify::{Scheme, StoredHash};
 
@@ -342,6 +344,20 @@ impl IndexBuilder {
         IndexBuilder::default()
     }
 
+    /// An empty builder with room for `rows` accounts and `heap` bytes of fields.
+    pub fn with_capacity(rows: usize, heap: usize) -> IndexBuilder {
+        IndexBuilder {
+            heap: Vec::with_capacity(heap),
+            rows: Vec::with_capacity(rows),
+            norm: Vec::new(),
+        }
+    }
+
+    /// Bytes of fields held so far.
+    pub fn heap_len(&self) -> usize {
+        self.heap.len()
+    }
+
     fn push_field(&mut self, b: &[u8]) -> Result<Span, BuildError> {
         let len = u16::try_from(b.len()).map_err(|_| BuildError::FieldTooLong)?;
         let off = self.heap.len() as u64;
@@ -383,6 +399,20 @@ impl IndexBuilder {
         self.rows.len()
     }
 
+    /// Moves every account of `other` after this builder's own (for builders filled
+    /// in parallel and joined in order).
+    pub fn append(&mut self, other: IndexBuilder) {
+        let shift = self.heap.len() as u64;
+        self.heap.extend_from_slice(&other.heap);
+        self.rows.extend(other.rows.into_iter().map(|mut r| {
+            r.norm.0 += shift;
+            for s in [&mut r.id, &mut r.login, &mut r.data] {
+                s.off += shift;
+            }
+            r
+        }));
+    }
+
     /// Whether no account was added.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
@@ -398,7 +428,7 @@ impl IndexBuilder {
         let mut keyed: Vec<(u64, u32)> = (0..self.rows.len())
             .map(|row| (xxhash_rust::xxh3::xxh3_64(id(row)), row as u32))
             .collect();
-        keyed.sort_unstable();
+        keyed.par_sort_unstable();
         let mut best: Option<(usize, usize)> = None;
         for run in keyed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
             for (i, &(_, later)) in run.iter().enumerate().skip(1) {
@@ -417,13 +447,29 @@ impl IndexBuilder {
     /// Lays out groups and the hash table. Deterministic: the same accounts in the
     /// same order give the same bytes.
     pub fn build(mut self) -> Result<CustomerIndex, BuildError> {
-        let mut rows = std::mem::take(&mut self.rows);
+        let rows = std::mem::take(&mut self.rows);
         let norm_of = |r: &Row| self.bytes(r.norm.0, r.norm.1 as usize);
-        // Group accounts by login: sort by (hash, normalised login), stable so the
-        // accounts of one login keep file order.
-        rows.sort_by(|a, b| a.hash.cmp(&b.hash).then_with(|| norm_of(a).cmp(norm_of(b))));
-        let mut records: Vec<u8> = Vec::new();
-        let mut groups: Vec<(u64, u64)> = Vec::new(); // (hash, offset)
+        // Group accounts by login: sort compact (hash, row) keys, then order the rare
+        // runs of one hash by normalised login; ties keep file order.
+        let mut order: Vec<(u64, u32)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.hash, i as u32))
+            .collect();
+        order.par_sort_unstable();
+        for run in order
+            .chunk_by_mut(|a, b| a.0 == b.0)
+            .filter(|r| r.len() > 1)
+        {
+            run.sort_by(|a, b| {
+                norm_of(&rows[a.1 as usize])
+                    .cmp(norm_of(&rows[b.1 as usize]))
+                    .then(a.1.cmp(&b.1))
+            });
+        }
+        let rows: Vec<&Row> = order.iter().map(|&(_, i)| &rows[i as usize]).collect();
+        let mut records: Vec<u8> = Vec::with_capacity(self.heap.len() + rows.len() * 24);
+        let mut groups: Vec<(u64, u64)> = Vec::with_capacity(rows.len()); // (hash, offset)
         for run in rows.chunk_by(|a, b| a.hash == b.hash && norm_of(a) == norm_of(b)) {
             let off = records.len() as u64;
             if off / 8 + 1 > OFF_MASK {

@@ -495,6 +495,21 @@ struct Pending<'a> {
     line: u64,
 }
 
+/// Lines whose slots have been prefetched, and their normalised logins.
+struct Batch<'a> {
+    pending: Vec<Pending<'a>>,
+    norms: Vec<u8>,
+}
+
+impl Batch<'_> {
+    fn new() -> Self {
+        Batch {
+            pending: Vec::with_capacity(BATCH),
+            norms: Vec::with_capacity(BATCH * 64),
+        }
+    }
+}
+
 /// The hot loop's state: the unit's line count and reused buffers.
 struct LineScanner<'i> {
     index: IndexView<'i>,
@@ -502,8 +517,6 @@ struct LineScanner<'i> {
     /// Lines seen so far in this unit.
     line: u64,
     norm: Vec<u8>,
-    /// Normalised logins of the pending batch.
-    norms: Vec<u8>,
     /// Scratch for the index's login confirmation.
     confirm: Vec<u8>,
 }
@@ -515,16 +528,19 @@ impl<'i> LineScanner<'i> {
             file,
             line: 0,
             norm: Vec::with_capacity(256),
-            norms: Vec::with_capacity(BATCH * 64),
             confirm: Vec::with_capacity(256),
         }
     }
 
     /// Scans every line of `bytes` (which ends at a line boundary or at the end of
-    /// the input). Lookups are batched: [`BATCH`] logins are hashed and their slots
-    /// prefetched before any is probed.
-    fn scan<'a>(&mut self, bytes: &'a [u8], out: &mut UnitOut) {
-        let mut pending: Vec<Pending<'a>> = Vec::with_capacity(BATCH);
+    /// the input).
+    ///
+    /// Lookups are pipelined in two batches of [`BATCH`]: a line's login is hashed and
+    /// its slot prefetched, and the slot is read only after the *next* batch has been
+    /// hashed, so every probe finds its cache line already on the way.
+    fn scan(&mut self, bytes: &[u8], out: &mut UnitOut) {
+        let mut filling = Batch::new();
+        let mut waiting = Batch::new();
         // NUL bytes are rare: one SIMD pass over the whole chunk spares the fast path
         // a check per line.
         let nul_free = memchr::memchr(0, bytes).is_none();
@@ -551,22 +567,22 @@ impl<'i> LineScanner<'i> {
                 },
             };
             out.counters.pairs += 1;
-            let norm = login::normalize(&login, &mut self.norm);
-            let hash = login::hash_normalized(norm);
+            let from = login::normalize_append(&login, &mut filling.norms);
+            let hash = login::hash_normalized(&filling.norms[from..]);
             self.index.prefetch(hash);
-            let from = self.norms.len();
-            self.norms.extend_from_slice(norm);
-            pending.push(Pending {
+            filling.pending.push(Pending {
                 hash,
-                norm: from..self.norms.len(),
+                norm: from..filling.norms.len(),
                 password,
                 line: self.line,
             });
-            if pending.len() == BATCH {
-                self.probe(&mut pending, out);
+            if filling.pending.len() == BATCH {
+                self.probe(&mut waiting, out);
+                std::mem::swap(&mut filling, &mut waiting);
             }
         }
-        self.probe(&mut pending, out);
+        self.probe(&mut waiting, out);
+        self.probe(&mut filling, out);
     }
 
     fn count_skip(&mut self, r: SkipReason, c: &mut Counters) {
@@ -575,35 +591,26 @@ impl<'i> LineScanner<'i> {
         c.skipped[r.index()] += 1;
     }
 
-    /// Probes the index for every pending login.
-    fn probe(&mut self, pending: &mut Vec<Pending<'_>>, out: &mut UnitOut) {
-        for p in pending.drain(..) {
-            self.record(p.hash, p.norm, &p.password, p.line, out);
+    /// Probes the index for every login of a batch and empties it.
+    fn probe(&mut self, batch: &mut Batch<'_>, out: &mut UnitOut) {
+        for p in batch.pending.drain(..) {
+            self.record(p.hash, &batch.norms[p.norm], &p.password, p.line, out);
         }
-        self.norms.clear();
+        batch.norms.clear();
     }
 
     /// Looks one login up at once (CSV records, whose bytes do not outlive the
     /// record buffer).
     fn lookup_now(&mut self, login: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
-        let norm = login::normalize(login, &mut self.norm);
-        let hash = login::hash_normalized(norm);
-        self.norms.clear();
-        self.norms.extend_from_slice(norm);
-        let len = self.norms.len();
-        self.record(hash, 0..len, password, line, out);
+        let mut norm = std::mem::take(&mut self.norm);
+        login::normalize(login, &mut norm);
+        let hash = login::hash_normalized(&norm);
+        self.record(hash, &norm, password, line, out);
+        self.norm = norm;
     }
 
-    #[inline]
-    fn record(
-        &mut self,
-        hash: u64,
-        norm: Range<usize>,
-        password: &[u8],
-        line: u64,
-        out: &mut UnitOut,
-    ) {
-        let norm = &self.norms[norm];
+    #[inline(always)]
+    fn record(&mut self, hash: u64, norm: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
         if let Some(group) = self.index.lookup(hash, norm, &mut self.confirm) {
             out.counters.login_hits += 1;
             let seen = Sighting {

@@ -41,22 +41,37 @@ fn hex_exact(s: &str, n: usize, scheme: Scheme) -> Result<Vec<u8>, HashFormatErr
     decode_hex(s).ok_or_else(|| malformed(scheme, "bad hex digits"))
 }
 
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    fn nib(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
+/// Hex digit values, 0xFF for anything else: a table instead of branches, since
+/// the digits of a hash are random and every branch on them mispredicts.
+static HEX: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
     if b.len() % 2 != 0 {
         return None;
     }
-    b.chunks_exact(2)
-        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
-        .collect()
+    let mut out = vec![0u8; b.len() / 2];
+    let mut bad = 0u8;
+    for (o, p) in out.iter_mut().zip(b.chunks_exact(2)) {
+        let (hi, lo) = (HEX[p[0] as usize], HEX[p[1] as usize]);
+        bad |= hi | lo;
+        *o = hi << 4 | lo;
+    }
+    (bad & 0xF0 == 0).then_some(out)
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -68,8 +83,10 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// Recognises a fast-scheme value: `Ok(None)` if it is not one of these formats.
 pub fn parse(v: &str) -> Result<Option<StoredHash>, HashFormatError> {
     let stored = |scheme, data| Ok(Some(StoredHash { scheme, data }));
-    if v.len() == 40 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return stored(Scheme::Sha1, hex_exact(v, SHA1_LEN, Scheme::Sha1)?);
+    if v.len() == 2 * SHA1_LEN {
+        if let Some(digest) = decode_hex(v) {
+            return stored(Scheme::Sha1, digest);
+        }
     }
     if let Some(b64) = strip_prefix_ci(v, "{SHA}") {
         let d = B64
