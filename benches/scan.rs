@@ -1,1 +1,213 @@
-fn main() {}
+//! Micro and end-to-end benchmarks of the scan, in bytes per second.
+//!
+//! `cargo bench --bench scan` — every group reports `Throughput::Bytes` of dump text.
+//! Set `LEAKMATCH_BENCH_BIG=1` to add the 50M-customer index probe (builds a ~4 GB
+//! index in memory first).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use leakmatch::index::{CustomerIndex, IndexBuilder};
+use leakmatch::{check, login, parse, scan, source, verify};
+
+/// splitmix64, for reproducible data.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn customer_login(i: u64) -> String {
+    format!("user.{i}@example{}.com", i % 7)
+}
+
+/// A dump of `lines` lines: 2% carry a customer login (`customers` of them), the rest
+/// a stranger's; 90% `login:password`, the rest stealer URLs, `;` and JSON lines.
+fn dump(lines: usize, customers: u64, seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed);
+    let mut out = Vec::with_capacity(lines * 44);
+    for _ in 0..lines {
+        let r = rng.next();
+        let login = if r % 50 == 0 && customers > 0 {
+            customer_login(rng.next() % customers)
+        } else {
+            format!(
+                "someone{}@leakmail{}.test",
+                rng.next() % 100_000_000,
+                r % 40
+            )
+        };
+        let pw = format!("pw{:x}", rng.next() & 0xFFFF_FFFF);
+        let line = match (r >> 8) % 100 {
+            0..=89 => format!("{login}:{pw}\n"),
+            90..=94 => format!("https://site{}.example/login:{login}:{pw}\n", r % 1000),
+            95..=97 => format!("{login};{pw}\n"),
+            _ => format!("{{\"email\":\"{login}\",\"password\":\"{pw}\"}}\n"),
+        };
+        out.extend_from_slice(line.as_bytes());
+    }
+    out
+}
+
+fn index_of(customers: u64) -> CustomerIndex {
+    let hash = verify::parse_stored("5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8").unwrap();
+    let mut b = IndexBuilder::with_capacity(customers as usize, customers as usize * 48);
+    for i in 0..customers {
+        b.add(&format!("c{i}"), &customer_login(i), &hash).unwrap();
+    }
+    b.build().unwrap()
+}
+
+fn bench_parse(c: &mut Criterion) {
+    let data = dump(200_000, 1000, 1);
+    let mut g = c.benchmark_group("parse");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(20);
+    // The full rules on every line.
+    g.bench_function("parse_line", |b| {
+        b.iter(|| {
+            let mut pairs = 0u64;
+            for line in data.split(|&x| x == b'\n') {
+                if let parse::Parsed::Pair(_) = parse::parse_line(line) {
+                    pairs += 1;
+                }
+            }
+            black_box(pairs)
+        })
+    });
+    // What the scanner does: one SIMD pass for line end and separator, the fast path
+    // for the common shape, the full rules for the rest.
+    g.bench_function("line_bounds+parse_common", |b| {
+        b.iter(|| {
+            let mut pairs = 0u64;
+            let mut pos = 0;
+            while pos < data.len() {
+                let (end, sep) = parse::line_bounds(&data[pos..]);
+                let line = &data[pos..pos + end];
+                pos += end + 1;
+                let ok = match parse::parse_common(line, sep) {
+                    Some(_) => true,
+                    None => matches!(parse::parse_line(line), parse::Parsed::Pair(_)),
+                };
+                pairs += ok as u64;
+            }
+            black_box(pairs)
+        })
+    });
+    g.finish();
+}
+
+fn bench_normalize(c: &mut Criterion) {
+    let logins: Vec<String> = (0..100_000u64)
+        .map(|i| {
+            if i % 4 == 0 {
+                customer_login(i).to_uppercase()
+            } else {
+                customer_login(i)
+            }
+        })
+        .collect();
+    let bytes: usize = logins.iter().map(String::len).sum();
+    let mut g = c.benchmark_group("login");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("normalize+xxh3", |b| {
+        let mut buf = Vec::with_capacity(128);
+        b.iter(|| {
+            let mut acc = 0u64;
+            for l in &logins {
+                acc ^= login::hash_normalized(login::normalize(l.as_bytes(), &mut buf));
+            }
+            black_box(acc)
+        })
+    });
+    g.finish();
+}
+
+fn bench_probe(c: &mut Criterion) {
+    let mut sizes = vec![1_000_000u64];
+    if std::env::var_os("LEAKMATCH_BENCH_BIG").is_some() {
+        sizes.push(50_000_000);
+    }
+    let mut g = c.benchmark_group("index_probe");
+    g.sample_size(20);
+    for customers in sizes {
+        let index = index_of(customers);
+        let view = index.view();
+        let mut rng = Rng(7);
+        for (name, hit) in [("hit", true), ("miss", false)] {
+            let keys: Vec<(Vec<u8>, u64)> = (0..100_000)
+                .map(|_| {
+                    let l = if hit {
+                        customer_login(rng.next() % customers)
+                    } else {
+                        format!("nobody{}@x.test", rng.next())
+                    };
+                    let (n, h) = login::normalize_and_hash(l.as_bytes());
+                    (n, h)
+                })
+                .collect();
+            let bytes: usize = keys.iter().map(|k| k.0.len()).sum();
+            g.throughput(Throughput::Bytes(bytes as u64));
+            g.bench_with_input(BenchmarkId::new(name, customers), &keys, |b, keys| {
+                let mut scratch = Vec::new();
+                b.iter(|| {
+                    let mut found = 0u64;
+                    for chunk in keys.chunks(16) {
+                        for (_, h) in chunk {
+                            view.prefetch(*h);
+                        }
+                        for (n, h) in chunk {
+                            found += view.lookup(*h, n, &mut scratch).is_some() as u64;
+                        }
+                    }
+                    black_box(found)
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+fn bench_scan(c: &mut Criterion) {
+    let customers = 1_000_000;
+    let index = index_of(customers);
+    let data = dump(2_000_000, customers, 3);
+    // tmpfs when there is one: the scan maps the file, and memory is what we measure.
+    let dir = if std::path::Path::new("/dev/shm").is_dir() {
+        tempfile::tempdir_in("/dev/shm").unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let path = dir.path().join("dump.txt");
+    std::fs::write(&path, &data).unwrap();
+    let (files, _) = source::discover(&[path]);
+    let mut g = c.benchmark_group("scan");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(10);
+    g.bench_function("scan+check 2M lines, 1M customers", |b| {
+        b.iter(|| {
+            let out = scan::scan(&files, index.view(), &scan::ScanOptions::default());
+            let checked = check::check(
+                index.view(),
+                &out.candidates,
+                check::CheckOptions::default(),
+            );
+            black_box((out.counters.lines, checked.verifications))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_parse,
+    bench_normalize,
+    bench_probe,
+    bench_scan
+);
+criterion_main!(benches);

@@ -140,6 +140,20 @@ impl<'a> IndexView<'a> {
     /// login.
     #[inline]
     pub fn lookup(&self, hash: u64, norm: &[u8], scratch: &mut Vec<u8>) -> Option<Group<'a>> {
+        self.lookup_by(hash, |registered| {
+            login::normalize(registered.as_bytes(), scratch) == norm
+        })
+    }
+
+    /// The group whose login hash is `hash` and for which `same_login` accepts the
+    /// group's registered login. The callback runs only on a full 64-bit hash match,
+    /// so a caller can put off normalising its own login until then.
+    #[inline]
+    pub fn lookup_by(
+        &self,
+        hash: u64,
+        mut same_login: impl FnMut(&'a str) -> bool,
+    ) -> Option<Group<'a>> {
         let n = self.slots.len();
         if n == 0 {
             return None;
@@ -154,9 +168,12 @@ impl<'a> IndexView<'a> {
                 return None;
             }
             if slot >> OFF_BITS == fp {
-                if let Some(g) = self.group_at(((slot & OFF_MASK) - 1) as usize * 8) {
-                    if g.1 == hash && self.confirm(g.0, norm, scratch) {
-                        return Some(g.0);
+                if let Some((g, h)) = self.group_at(((slot & OFF_MASK) - 1) as usize * 8) {
+                    if h == hash {
+                        let first = g.accounts().next().and_then(|a| self.account(a));
+                        if first.is_some_and(|a| same_login(a.login)) {
+                            return Some(g);
+                        }
                     }
                 }
             }
@@ -176,14 +193,6 @@ impl<'a> IndexView<'a> {
             },
             hash,
         ))
-    }
-
-    /// Whether the group's login normalises to `norm`.
-    fn confirm(&self, g: Group<'a>, norm: &[u8], scratch: &mut Vec<u8>) -> bool {
-        match g.accounts().next().and_then(|a| self.account(a)) {
-            Some(a) => login::normalize(a.login.as_bytes(), scratch) == norm,
-            None => false,
-        }
     }
 
     /// Number of accounts.

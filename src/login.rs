@@ -25,9 +25,9 @@ pub fn normalize<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> &'b [u8] {
 }
 
 /// Like [`normalize`], but appends to `buf` and returns where the normalised login
-/// starts in it; lets the scanner fill one buffer per batch without copies.
+/// starts in it.
 #[inline]
-pub fn normalize_append(raw: &[u8], buf: &mut Vec<u8>) -> usize {
+fn normalize_append(raw: &[u8], buf: &mut Vec<u8>) -> usize {
     let start = buf.len();
     let trimmed = raw.trim_ascii();
     buf.resize(start + trimmed.len(), 0);
@@ -84,6 +84,23 @@ pub fn hash_normalized(normalized: &[u8]) -> u64 {
     xxh3_64(normalized)
 }
 
+/// The hash of `raw`'s normalised form, without keeping the normalised bytes: a
+/// short ASCII login (nearly all of them) is normalised in a stack buffer; anything
+/// else goes through [`normalize`] with `scratch`.
+#[inline]
+pub fn hash_login(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
+    const STACK: usize = 128;
+    let trimmed = raw.trim_ascii();
+    if trimmed.len() <= STACK {
+        let mut buf = [0u8; STACK];
+        let buf = &mut buf[..trimmed.len()];
+        if lower_ascii_into(trimmed, buf) {
+            return hash_normalized(buf);
+        }
+    }
+    hash_normalized(normalize(raw, scratch))
+}
+
 /// Normalises and hashes in one call, for code off the hot path.
 pub fn normalize_and_hash(raw: &[u8]) -> (Vec<u8>, u64) {
     let mut buf = Vec::with_capacity(raw.len());
@@ -138,6 +155,21 @@ mod tests {
     fn empty_and_whitespace() {
         assert_eq!(norm(b""), b"");
         assert_eq!(norm(b"   "), b"");
+    }
+
+    #[test]
+    fn hash_login_equals_hash_of_normalize() {
+        let long = "X".repeat(300);
+        for raw in [
+            &b" Bob@X.io "[..],
+            "ÉLODIE@x.fr".as_bytes(),
+            b"AB\xff\xfeC",
+            long.as_bytes(),
+            b"",
+        ] {
+            let (_, h) = normalize_and_hash(raw);
+            assert_eq!(hash_login(raw, &mut Vec::new()), h);
+        }
     }
 
     #[test]

@@ -490,25 +490,13 @@ fn scan_csv<R: Read>(reader: R, index: IndexView<'_>, file: u32, out: &mut UnitO
 /// A login waiting for its index probe.
 struct Pending<'a> {
     hash: u64,
-    norm: Range<usize>,
+    login: Cow<'a, [u8]>,
     password: Cow<'a, [u8]>,
     line: u64,
 }
 
-/// Lines whose slots have been prefetched, and their normalised logins.
-struct Batch<'a> {
-    pending: Vec<Pending<'a>>,
-    norms: Vec<u8>,
-}
-
-impl Batch<'_> {
-    fn new() -> Self {
-        Batch {
-            pending: Vec::with_capacity(BATCH),
-            norms: Vec::with_capacity(BATCH * 64),
-        }
-    }
-}
+/// Lines whose slots have been prefetched.
+type Batch<'a> = Vec<Pending<'a>>;
 
 /// The hot loop's state: the unit's line count and reused buffers.
 struct LineScanner<'i> {
@@ -539,8 +527,8 @@ impl<'i> LineScanner<'i> {
     /// its slot prefetched, and the slot is read only after the *next* batch has been
     /// hashed, so every probe finds its cache line already on the way.
     fn scan(&mut self, bytes: &[u8], out: &mut UnitOut) {
-        let mut filling = Batch::new();
-        let mut waiting = Batch::new();
+        let mut filling: Batch<'_> = Vec::with_capacity(BATCH);
+        let mut waiting: Batch<'_> = Vec::with_capacity(BATCH);
         // NUL bytes are rare: one SIMD pass over the whole chunk spares the fast path
         // a check per line.
         let nul_free = memchr::memchr(0, bytes).is_none();
@@ -567,16 +555,15 @@ impl<'i> LineScanner<'i> {
                 },
             };
             out.counters.pairs += 1;
-            let from = login::normalize_append(&login, &mut filling.norms);
-            let hash = login::hash_normalized(&filling.norms[from..]);
+            let hash = login::hash_login(&login, &mut self.norm);
             self.index.prefetch(hash);
-            filling.pending.push(Pending {
+            filling.push(Pending {
                 hash,
-                norm: from..filling.norms.len(),
+                login,
                 password,
                 line: self.line,
             });
-            if filling.pending.len() == BATCH {
+            if filling.len() == BATCH {
                 self.probe(&mut waiting, out);
                 std::mem::swap(&mut filling, &mut waiting);
             }
@@ -593,25 +580,33 @@ impl<'i> LineScanner<'i> {
 
     /// Probes the index for every login of a batch and empties it.
     fn probe(&mut self, batch: &mut Batch<'_>, out: &mut UnitOut) {
-        for p in batch.pending.drain(..) {
-            self.record(p.hash, &batch.norms[p.norm], &p.password, p.line, out);
+        for p in batch.drain(..) {
+            self.record(p.hash, &p.login, &p.password, p.line, out);
         }
-        batch.norms.clear();
     }
 
     /// Looks one login up at once (CSV records, whose bytes do not outlive the
     /// record buffer).
     fn lookup_now(&mut self, login: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
-        let mut norm = std::mem::take(&mut self.norm);
-        login::normalize(login, &mut norm);
-        let hash = login::hash_normalized(&norm);
-        self.record(hash, &norm, password, line, out);
-        self.norm = norm;
+        let hash = login::hash_login(login, &mut self.norm);
+        self.record(hash, login, password, line, out);
     }
 
+    /// Probes for one login and records a hit. The login is normalised again only
+    /// when the hash matched, to confirm it byte for byte.
     #[inline(always)]
-    fn record(&mut self, hash: u64, norm: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
-        if let Some(group) = self.index.lookup(hash, norm, &mut self.confirm) {
+    fn record(&mut self, hash: u64, login: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
+        let index = self.index;
+        let (norm, confirm) = (&mut self.norm, &mut self.confirm);
+        let mut normalized = false;
+        let group = index.lookup_by(hash, |registered| {
+            if !normalized {
+                login::normalize(login, norm);
+                normalized = true;
+            }
+            login::normalize(registered.as_bytes(), confirm) == &norm[..]
+        });
+        if let Some(group) = group {
             out.counters.login_hits += 1;
             let seen = Sighting {
                 file: self.file,
