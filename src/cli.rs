@@ -5,12 +5,13 @@
 //! [`leakmatch::job::ScanJob`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leakmatch::check::{CheckOptions, DEFAULT_MAX_CHECKS};
 use leakmatch::job::{CustomerSource, ScanJob};
 use leakmatch::report::OutputFormat;
-use leakmatch::scan::ScanOptions;
+use leakmatch::scan::{Progress, ScanOptions};
 
 /// Find registered customers whose working password appears in credential dumps.
 #[derive(Debug, Parser)]
@@ -28,6 +29,14 @@ pub enum Command {
     Scan(ScanArgs),
     /// Build a memory-mappable customer index (.lmx) from a customers CSV.
     Index(IndexArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), generated from these same definitions.
+    Man,
 }
 
 /// Output formats of the reset list.
@@ -83,9 +92,22 @@ pub struct ScanArgs {
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
 
-    /// Print only errors on stderr (no summary).
+    /// Print only errors on stderr (no summary, no progress bar).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// No progress bar (it is only ever drawn when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Remember scanned dump files in DIR and skip those already scanned against
+    /// the same customers on later runs.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// With --state: scan every file again (the state is still updated).
+    #[arg(long, requires = "state")]
+    pub rescan: bool,
 
     /// Dump files or directories (walked recursively); `-` reads standard input.
     #[arg(required = true, value_name = "PATH")]
@@ -109,8 +131,9 @@ pub struct IndexArgs {
 }
 
 impl ScanArgs {
-    /// The engine's view of these flags.
-    pub fn to_job(&self) -> ScanJob {
+    /// The engine's view of these flags; `progress` is shared with the progress bar
+    /// and the Ctrl-C handler.
+    pub fn to_job(&self, progress: Arc<Progress>) -> ScanJob {
         let customers = match (&self.customers, &self.index) {
             (_, Some(index)) => CustomerSource::Index(index.clone()),
             (Some(csv), None) => CustomerSource::Csv(csv.clone()),
@@ -130,7 +153,12 @@ impl ScanArgs {
             check: CheckOptions {
                 max_checks: self.max_checks as usize,
             },
-            scan: ScanOptions::default(),
+            scan: ScanOptions {
+                progress: Some(progress),
+                ..ScanOptions::default()
+            },
+            state: self.state.clone(),
+            rescan: self.rescan,
         }
     }
 }

@@ -6,8 +6,10 @@
 //! binary builds a [`ScanJob`] from its flags; nothing here knows about the command
 //! line.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use thiserror::Error;
@@ -18,7 +20,8 @@ use crate::index::CustomerIndex;
 use crate::lmx::{self, LmxError};
 use crate::report::{self, OutputFormat, StagedFile};
 use crate::scan::{self, ScanOptions};
-use crate::source::{self, InputError};
+use crate::source::{self, DumpFile, InputError};
+use crate::state::{FileId, State, StateError};
 use crate::stats::{Phases, Summary};
 
 /// Where the customers come from.
@@ -47,8 +50,13 @@ pub struct ScanJob {
     pub review: Option<PathBuf>,
     /// Verification budget.
     pub check: CheckOptions,
-    /// Scan tuning.
+    /// Scan tuning, progress and cancellation.
     pub scan: ScanOptions,
+    /// `--state DIR`: skip dump files already scanned against these customers.
+    pub state: Option<PathBuf>,
+    /// Scan everything even if the state says it was seen (the state is still
+    /// updated).
+    pub rescan: bool,
 }
 
 /// A run that produced nothing trustworthy (exit status 2).
@@ -71,6 +79,12 @@ pub enum JobError {
     /// Writing the reset list to standard output failed.
     #[error("cannot write to standard output: {0}")]
     Stdout(io::Error),
+    /// The `--state` directory could not be used.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The run was cancelled (Ctrl-C) before it finished; nothing was written.
+    #[error("interrupted; no output was written")]
+    Interrupted,
 }
 
 /// What a finished run reports.
@@ -95,20 +109,33 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let started = Instant::now();
     let index = load_customers(&job.customers)?;
     let loaded = Instant::now();
+    let (mut files, mut errors) = source::discover(&job.inputs);
+    let incremental = match &job.state {
+        Some(dir) => Some(Incremental::prepare(
+            dir,
+            &index,
+            &mut files,
+            &mut errors,
+            job.rescan,
+        )?),
+        None => None,
+    };
+    if let Some(p) = &job.scan.progress {
+        p.total.store(on_disk_bytes(&files), Ordering::Relaxed);
+    }
     // A mapped index's body checksum is verified while the scan runs.
-    let (scanned, body_check) = rayon::join(
-        || {
-            let (files, mut errors) = source::discover(&job.inputs);
-            let mut out = scan::scan(&files, index.view(), &job.scan);
-            errors.append(&mut out.errors);
-            out.errors = errors;
-            out
-        },
+    let (mut scanned, body_check) = rayon::join(
+        || scan::scan(&files, index.view(), &job.scan),
         || index.mapped().map(|m| m.verify_body()),
     );
     if let Some(result) = body_check {
         result?;
     }
+    if job.scan.progress.as_ref().is_some_and(|p| p.cancelled()) {
+        return Err(JobError::Interrupted);
+    }
+    errors.append(&mut scanned.errors);
+    scanned.errors = errors;
     let scanned_at = Instant::now();
     let view = index.view();
     let checked = check::check(view, &scanned.candidates, job.check);
@@ -118,6 +145,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let reviews = report::review_records(view, &checked.reviews);
 
     let mut summary = Summary::from_counters(&scanned.counters);
+    summary.files_skipped_seen = incremental.as_ref().map_or(0, |i| i.skipped);
     summary.candidates = scanned.candidates.len() as u64;
     summary.verifications = checked.verifications;
     summary.accounts_to_reset = resets.len() as u64;
@@ -158,10 +186,113 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     if job.output.is_none() {
         report::write_resets(stdout, job.format, &resets).map_err(JobError::Stdout)?;
     }
+    // The state goes last: killed before this, the next run scans these files again,
+    // which is correct.
+    if let Some(inc) = incremental {
+        inc.commit(&files, &scanned.errors)?;
+    }
     Ok(JobOutcome {
         summary,
         input_errors: scanned.errors,
     })
+}
+
+/// Sum of the on-disk sizes of the run's files (an archive counted once).
+fn on_disk_bytes(files: &[DumpFile]) -> u64 {
+    let physical: BTreeSet<&Path> = files.iter().filter_map(|f| f.physical_path()).collect();
+    physical
+        .into_iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// An incremental run in progress: the loaded state, the customers snapshot, and the
+/// identity of every file on disk the run reads.
+struct Incremental {
+    state: State,
+    snapshot: u64,
+    ids: HashMap<PathBuf, FileId>,
+    skipped: u64,
+}
+
+impl Incremental {
+    /// Loads the state and drops from `files` those already scanned against this
+    /// customers snapshot (unless `rescan`). Files that cannot be read for hashing are
+    /// reported and dropped.
+    fn prepare(
+        dir: &Path,
+        index: &CustomerIndex,
+        files: &mut Vec<DumpFile>,
+        errors: &mut Vec<InputError>,
+        rescan: bool,
+    ) -> Result<Incremental, JobError> {
+        let state = State::open(dir)?;
+        let snapshot = lmx::snapshot_id(index);
+        let physical: Vec<&Path> = files
+            .iter()
+            .filter_map(|f| f.physical_path())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut ids = HashMap::new();
+        let mut unreadable = BTreeSet::new();
+        let mut skip = BTreeSet::new();
+        for (path, id) in physical.iter().zip(crate::state::identify_all(&physical)) {
+            match id {
+                Ok(id) => {
+                    if !rescan && state.seen(&id, snapshot) {
+                        skip.insert(path.to_path_buf());
+                    }
+                    ids.insert(path.to_path_buf(), id);
+                }
+                Err(e) => {
+                    errors.push(InputError {
+                        display: path.to_string_lossy().into_owned(),
+                        message: e.to_string(),
+                    });
+                    unreadable.insert(path.to_path_buf());
+                }
+            }
+        }
+        files.retain(|f| {
+            f.physical_path()
+                .is_none_or(|p| !skip.contains(p) && !unreadable.contains(p))
+        });
+        Ok(Incremental {
+            state,
+            snapshot,
+            ids,
+            skipped: skip.len() as u64,
+        })
+    }
+
+    /// Records every file read without error and writes the state atomically.
+    fn commit(mut self, files: &[DumpFile], errors: &[InputError]) -> Result<(), JobError> {
+        let failed: BTreeSet<&str> = errors.iter().map(|e| e.display.as_str()).collect();
+        let mut clean: BTreeMap<&Path, bool> = BTreeMap::new();
+        for f in files {
+            if let Some(p) = f.physical_path() {
+                *clean.entry(p).or_insert(true) &= !failed.contains(f.display.as_str());
+            }
+        }
+        for (path, ok) in clean {
+            if let (true, Some(id)) = (ok, self.ids.get(path)) {
+                self.state.record(id, self.snapshot, path);
+            }
+        }
+        self.state
+            .stage()?
+            .commit()
+            .map_err(|source| JobError::Output {
+                path: self.state_path(),
+                source,
+            })
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.state.file_path()
+    }
 }
 
 fn stage(

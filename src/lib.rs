@@ -12,7 +12,8 @@
 //! |---|---|
 //! | login normalisation | [`login`] |
 //! | customers file → index | [`customers`], [`index`], on disk: [`lmx`] |
-//! | dump sources (mmap, stream, stdin, gzip) | [`source`] |
+//! | dump sources (mmap, stream, stdin, gzip/zstd/bzip2/xz, zip) | [`source`] |
+//! | incremental runs (`--state`) | [`state`] |
 //! | line parsing | [`parse`] |
 //! | the parallel scan | [`scan`] |
 //! | password verification | [`verify`] (schemes), [`check`] (budget, parallel) |
@@ -52,5 +53,6 @@ pub mod parse;
 pub mod report;
 pub mod scan;
 pub mod source;
+pub mod state;
 pub mod stats;
 pub mod verify;

@@ -2,16 +2,21 @@
 //!
 //! Exit status: 0 done; 1 done, but some input could not be read (each named on
 //! stderr); 2 nothing trustworthy produced (bad arguments, bad customers file or
-//! index, unwritable output), with a one-line reason.
+//! index, unwritable output), with a one-line reason; 130 interrupted (Ctrl-C), with
+//! no output written.
 
 mod cli;
+mod progress;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use leakmatch::job::{self, JobError};
+use leakmatch::scan::Progress;
 
 use cli::{Cli, Command, IndexArgs, ScanArgs};
 
@@ -20,6 +25,15 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Scan(args) => scan(args),
         Command::Index(args) => index(args),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(*shell, &mut cmd, "leakmatch", &mut io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut io::stdout())
+            .map(|()| ExitCode::SUCCESS)
+            .context("cannot write the man page"),
     };
     match result {
         Ok(code) => code,
@@ -37,11 +51,28 @@ fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             .build_global()
             .context("cannot start the thread pool")?;
     }
-    let job = args.to_job();
+    let control = Arc::new(Progress::default());
+    {
+        // Ctrl-C asks the engine to stop; it then returns without writing anything
+        // (staged output files are removed), and we exit 130.
+        let control = Arc::clone(&control);
+        let _ = ctrlc::set_handler(move || control.cancel.store(true, Ordering::Relaxed));
+    }
+    let job = args.to_job(Arc::clone(&control));
+    let bar = (!args.quiet && !args.no_progress && io::stderr().is_terminal())
+        .then(|| progress::Bar::start(Arc::clone(&control)));
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let outcome = match job::run_scan(&job, &mut out) {
+    let result = job::run_scan(&job, &mut out);
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let outcome = match result {
         Ok(o) => o,
+        Err(JobError::Interrupted) => {
+            eprintln!("leakmatch: interrupted; no output was written");
+            return Ok(ExitCode::from(130));
+        }
         // A closed pipe (`leakmatch scan ... | head`) is the reader's choice, not an
         // error.
         Err(JobError::Stdout(e)) if e.kind() == io::ErrorKind::BrokenPipe => {

@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use memmap2::Mmap;
@@ -34,6 +35,26 @@ pub const BATCH: usize = 16;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Shared run control between the engine and whoever watches it: progress counters a
+/// terminal can display, and a flag that stops the scan early (Ctrl-C).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// On-disk bytes of input read so far.
+    pub done: Arc<AtomicU64>,
+    /// On-disk bytes of input in the run, set once the files are known.
+    pub total: AtomicU64,
+    /// Set to stop the scan at the next chunk or block; the run then reports that it
+    /// was interrupted instead of producing results.
+    pub cancel: AtomicBool,
+}
+
+impl Progress {
+    /// Whether the run was asked to stop.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
 /// Tuning knobs of the scan.
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
@@ -43,6 +64,20 @@ pub struct ScanOptions {
     pub stream_block: usize,
     /// Bytes of mapped input per wave (bounds memory held by unmerged results).
     pub wave_bytes: u64,
+    /// Progress counters and the cancel flag, if anyone watches.
+    pub progress: Option<Arc<Progress>>,
+}
+
+impl ScanOptions {
+    fn cancelled(&self) -> bool {
+        self.progress.as_ref().is_some_and(|p| p.cancelled())
+    }
+
+    fn advance(&self, bytes: usize) {
+        if let Some(p) = &self.progress {
+            p.done.fetch_add(bytes as u64, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Default for ScanOptions {
@@ -51,6 +86,7 @@ impl Default for ScanOptions {
             chunk_bytes: 4 << 20,
             stream_block: 1 << 20,
             wave_bytes: 1 << 30,
+            progress: None,
         }
     }
 }
@@ -315,6 +351,9 @@ pub fn split_chunks(bytes: &[u8], target: usize) -> Vec<Range<usize>> {
 
 fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
     let mut out = UnitOut::default();
+    if opts.cancelled() {
+        return out;
+    }
     match unit {
         Unit::Chunk { file, map, range } => {
             let mut bytes = &map[range.clone()];
@@ -323,34 +362,56 @@ fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
                 bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
             }
             LineScanner::new(index, file).scan(bytes, &mut out);
+            opts.advance(range.len());
+            release_pages(&map, range);
         }
         Unit::MappedCsv { file, map } => {
             out.counters.bytes = map.len() as u64;
-            scan_csv(&map[..], index, file, &mut out);
+            scan_csv(&map[..], index, file, opts, &mut out);
+            opts.advance(map.len());
         }
-        Unit::Stream { file, dump } => match dump.open_stream() {
-            Ok(reader) => {
-                let reader = CountingReader {
+        Unit::Stream { file, dump } => {
+            let counter = opts.progress.as_ref().map(|p| Arc::clone(&p.done));
+            let scanned = dump.with_stream(counter, |reader| {
+                let mut reader = CountingReader {
                     inner: reader,
                     count: 0,
                 };
                 match dump.shape {
-                    Shape::Lines => scan_stream(reader, index, file, opts, &mut out),
-                    Shape::Csv => {
-                        let mut reader = reader;
-                        scan_csv(&mut reader, index, file, &mut out);
-                        out.counters.bytes = reader.count;
-                    }
+                    Shape::Lines => scan_stream(&mut reader, index, file, opts, &mut out),
+                    Shape::Csv => scan_csv(&mut reader, index, file, opts, &mut out),
                 }
-            }
-            Err(e) => {
+                out.counters.bytes = reader.count;
+            });
+            if let Err(e) = scanned {
                 out.counters.files = 0;
                 out.error = Some(e.to_string());
             }
-        },
+        }
     }
     out
 }
+
+/// Drops the page-table entries of a scanned chunk so a large dump does not pile up
+/// in the process's resident memory (the pages stay in the page cache).
+#[cfg(unix)]
+fn release_pages(map: &Mmap, range: Range<usize>) {
+    const PAGE: usize = 4096;
+    let start = range.start.div_ceil(PAGE) * PAGE;
+    let end = range.end / PAGE * PAGE;
+    if end > start {
+        // SAFETY: `map` is a read-only, shared mapping of a file. MADV_DONTNEED on it
+        // only unmaps the pages: a later read faults them back in from the file with
+        // the same contents, so no data can be lost or changed, and nothing borrowed
+        // from this range outlives the scan of the chunk anyway.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
+    }
+}
+
+#[cfg(not(unix))]
+fn release_pages(_: &Mmap, _: Range<usize>) {}
 
 struct CountingReader<R> {
     inner: R,
@@ -369,7 +430,7 @@ impl<R: Read> Read for CountingReader<R> {
 /// longer than [`parse::MAX_LINE`] is dropped as it streams past (counted as
 /// too long) so no input can make the buffer grow without bound.
 fn scan_stream<R: Read>(
-    mut reader: CountingReader<R>,
+    reader: &mut CountingReader<R>,
     index: IndexView<'_>,
     file: u32,
     opts: &ScanOptions,
@@ -379,13 +440,13 @@ fn scan_stream<R: Read>(
     let mut buf: Vec<u8> = vec![0; block * 2];
     let mut lines = LineScanner::new(index, file);
     // A BOM is dropped only at the very start of the stream.
-    let mut filled = read_full(&mut reader, &mut buf[..BOM.len()], out);
+    let mut filled = read_full(reader, &mut buf[..BOM.len()], out);
     if buf[..filled] == *BOM {
         filled = 0;
     }
     let mut discarding = false;
-    while out.error.is_none() {
-        let n = read_full(&mut reader, &mut buf[filled..], out);
+    while out.error.is_none() && !opts.cancelled() {
+        let n = read_full(reader, &mut buf[filled..], out);
         if n == 0 {
             break;
         }
@@ -424,7 +485,6 @@ fn scan_stream<R: Read>(
     } else if filled > 0 {
         lines.scan(&buf[..filled], out);
     }
-    out.counters.bytes = reader.count;
 }
 
 /// Reads until `buf` is full or the stream ends; a read error is recorded in `out`
@@ -446,7 +506,13 @@ fn read_full<R: Read>(reader: &mut CountingReader<R>, buf: &mut [u8], out: &mut 
 }
 
 /// Scans a CSV dump: header first, then one record at a time.
-fn scan_csv<R: Read>(reader: R, index: IndexView<'_>, file: u32, out: &mut UnitOut) {
+fn scan_csv<R: Read>(
+    reader: R,
+    index: IndexView<'_>,
+    file: u32,
+    opts: &ScanOptions,
+    out: &mut UnitOut,
+) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -468,6 +534,9 @@ fn scan_csv<R: Read>(reader: R, index: IndexView<'_>, file: u32, out: &mut UnitO
         }
         let line = record.position().map_or(0, |p| p.line());
         out.counters.lines += 1;
+        if out.counters.lines.is_multiple_of(4096) && opts.cancelled() {
+            break;
+        }
         let reason = match columns {
             None => {
                 columns = Some(CsvColumns::from_header(&record));

@@ -4,15 +4,20 @@
 //! (directories walked recursively; the whole list sorted by path, component by
 //! component, so the order never depends on the file system or thread timing; `-` is
 //! stdin, read last), deciding each file's shape (CSV or line-based) and container
-//! (plain or gzip) from its name, and opening it: regular plain files are
-//! memory-mapped, everything else is streamed. No file is ever read whole into the
-//! heap.
+//! from its name, and opening it: regular plain files are memory-mapped, everything
+//! else is streamed through its decoder. No file is ever read whole into the heap.
+//!
+//! Containers: `.gz` (multi-member), `.zst`, `.bz2` (multi-stream), `.xz`
+//! (multi-stream), and `.zip` archives, whose members each become a dump file named
+//! `archive.zip!inner/name.txt` (members sorted by name; a member may itself be
+//! compressed, e.g. `x.csv.gz`).
 //!
 //! It does not parse lines ([`crate::parse`]) or schedule work ([`crate::scan`]).
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::Mmap;
 
@@ -25,13 +30,19 @@ pub enum Shape {
     Csv,
 }
 
-/// The container a file's bytes come in.
+/// The compression a file's bytes come in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     /// Plain bytes.
     None,
     /// gzip (multi-member streams included).
     Gzip,
+    /// Zstandard.
+    Zstd,
+    /// bzip2 (multi-stream files included).
+    Bzip2,
+    /// xz (multi-stream files included).
+    Xz,
 }
 
 /// Where a dump's bytes come from.
@@ -41,19 +52,26 @@ pub enum Location {
     Path(PathBuf),
     /// Standard input (`-`).
     Stdin,
+    /// A member of a zip archive.
+    ZipMember {
+        /// The archive on disk.
+        archive: PathBuf,
+        /// The member's name inside it.
+        name: String,
+    },
 }
 
 /// One input file of a run.
 #[derive(Clone, Debug)]
 pub struct DumpFile {
     /// The name reports use (`first_seen.file`): the path as reached from the command
-    /// line, or `-` for stdin.
+    /// line, `archive.zip!member` for archive members, or `-` for stdin.
     pub display: String,
     /// Where to read it.
     pub location: Location,
     /// CSV or lines.
     pub shape: Shape,
-    /// Container.
+    /// Compression (inside the archive, for a zip member).
     pub compression: Compression,
 }
 
@@ -62,7 +80,7 @@ pub struct DumpFile {
 pub struct InputError {
     /// The input's name.
     pub display: String,
-    /// What went wrong (an I/O message; never file content).
+    /// What went wrong (an I/O or format message; never file content).
     pub message: String,
 }
 
@@ -72,20 +90,84 @@ impl std::fmt::Display for InputError {
     }
 }
 
-/// Decides shape and container from a file name (case-insensitive): `.gz` is gzip,
-/// and the name inside it decides the shape (`x.csv.gz` is CSV).
+/// Decides shape and compression from a file name (case-insensitive): a compression
+/// suffix is stripped first and the name inside decides the shape (`x.csv.gz` is a
+/// gzipped CSV).
 pub fn classify(name: &str) -> (Shape, Compression) {
     let lower = name.to_ascii_lowercase();
-    let (inner, compression) = match lower.strip_suffix(".gz") {
-        Some(inner) => (inner, Compression::Gzip),
-        None => (lower.as_str(), Compression::None),
-    };
+    let mut inner = lower.as_str();
+    let mut compression = Compression::None;
+    for (suffix, c) in [
+        (".gz", Compression::Gzip),
+        (".zst", Compression::Zstd),
+        (".bz2", Compression::Bzip2),
+        (".xz", Compression::Xz),
+    ] {
+        if let Some(stripped) = lower.strip_suffix(suffix) {
+            inner = stripped;
+            compression = c;
+            break;
+        }
+    }
     let shape = if inner.ends_with(".csv") {
         Shape::Csv
     } else {
         Shape::Lines
     };
     (shape, compression)
+}
+
+/// Whether a file name is a zip archive.
+pub fn is_zip(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".zip")
+}
+
+/// A reader that adds what it reads to a shared counter (progress of on-disk bytes).
+pub struct Counted<R> {
+    inner: R,
+    counter: Option<std::sync::Arc<AtomicU64>>,
+}
+
+impl<R> Counted<R> {
+    /// Wraps `inner`; `counter` may be `None`.
+    pub fn new(inner: R, counter: Option<std::sync::Arc<AtomicU64>>) -> Self {
+        Counted { inner, counter }
+    }
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Counted<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// Wraps `raw` in the decoder for `compression`.
+fn decoder<'r>(raw: impl Read + 'r, compression: Compression) -> io::Result<Box<dyn Read + 'r>> {
+    let buffered = BufReader::with_capacity(1 << 20, raw);
+    Ok(match compression {
+        Compression::None => Box::new(buffered),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
+        Compression::Xz => Box::new(lzma_rust2::XzReader::new(buffered, true)),
+    })
+}
+
+fn zip_error(e: zip::result::ZipError) -> io::Error {
+    match e {
+        zip::result::ZipError::Io(io) => io,
+        other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+    }
 }
 
 impl DumpFile {
@@ -109,6 +191,15 @@ impl DumpFile {
             location: Location::Stdin,
             shape: Shape::Lines,
             compression: Compression::None,
+        }
+    }
+
+    /// The file on disk holding this dump (the archive, for a zip member).
+    pub fn physical_path(&self) -> Option<&Path> {
+        match &self.location {
+            Location::Path(p) => Some(p),
+            Location::ZipMember { archive, .. } => Some(archive),
+            Location::Stdin => None,
         }
     }
 
@@ -137,18 +228,30 @@ impl DumpFile {
         Ok(Some(map))
     }
 
-    /// Opens the file as a stream of its (decompressed) bytes.
-    pub fn open_stream(&self) -> io::Result<Box<dyn Read + Send>> {
-        let raw: Box<dyn Read + Send> = match &self.location {
-            Location::Path(p) => Box::new(File::open(p)?),
-            Location::Stdin => Box::new(io::stdin()),
-        };
-        Ok(match self.compression {
-            Compression::None => raw,
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
-                io::BufReader::with_capacity(1 << 20, raw),
-            )),
-        })
+    /// Opens the file and calls `f` with a stream of its decompressed bytes. On-disk
+    /// bytes read are added to `counter`.
+    pub fn with_stream<T>(
+        &self,
+        counter: Option<std::sync::Arc<AtomicU64>>,
+        f: impl FnOnce(&mut dyn Read) -> T,
+    ) -> io::Result<T> {
+        match &self.location {
+            Location::Path(p) => {
+                let raw = Counted::new(File::open(p)?, counter);
+                Ok(f(&mut decoder(raw, self.compression)?))
+            }
+            Location::Stdin => {
+                let raw = Counted::new(io::stdin().lock(), counter);
+                Ok(f(&mut decoder(raw, self.compression)?))
+            }
+            Location::ZipMember { archive, name } => {
+                let raw = Counted::new(BufReader::new(File::open(archive)?), counter);
+                let mut zip = zip::ZipArchive::new(raw).map_err(zip_error)?;
+                let member = zip.by_name(name).map_err(zip_error)?;
+                let mut reader = decoder(member, self.compression)?;
+                Ok(f(&mut reader))
+            }
+        }
     }
 }
 
@@ -174,11 +277,57 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<DumpFile>, Vec<InputError>) {
     }
     files.sort();
     files.dedup();
-    let mut out: Vec<DumpFile> = files.into_iter().map(DumpFile::from_path).collect();
+    let mut out = Vec::with_capacity(files.len());
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if is_zip(&name) {
+            match zip_members(&path) {
+                Ok(members) => out.extend(members),
+                Err(e) => errors.push(InputError {
+                    display: path.to_string_lossy().into_owned(),
+                    message: format!("not a readable zip archive: {e}"),
+                }),
+            }
+        } else {
+            out.push(DumpFile::from_path(path));
+        }
+    }
     if stdin {
         out.push(DumpFile::stdin());
     }
     (out, errors)
+}
+
+/// The members of a zip archive as dump files, sorted by name (directories left out).
+fn zip_members(archive: &Path) -> io::Result<Vec<DumpFile>> {
+    let zip = zip::ZipArchive::new(BufReader::new(File::open(archive)?)).map_err(zip_error)?;
+    let mut names = Vec::with_capacity(zip.len());
+    for name in zip.file_names() {
+        let name = name.map_err(zip_error)?;
+        if !name.ends_with('/') {
+            names.push(name.into_owned());
+        }
+    }
+    names.sort();
+    let shown = archive.to_string_lossy();
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let (shape, compression) = classify(&name);
+            DumpFile {
+                display: format!("{shown}!{name}"),
+                location: Location::ZipMember {
+                    archive: archive.to_path_buf(),
+                    name,
+                },
+                shape,
+                compression,
+            }
+        })
+        .collect())
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
@@ -209,7 +358,11 @@ mod tests {
         assert_eq!(classify("A.CSV"), (Shape::Csv, Compression::None));
         assert_eq!(classify("a.csv.gz"), (Shape::Csv, Compression::Gzip));
         assert_eq!(classify("a.txt.gz"), (Shape::Lines, Compression::Gzip));
+        assert_eq!(classify("a.csv.zst"), (Shape::Csv, Compression::Zstd));
+        assert_eq!(classify("a.bz2"), (Shape::Lines, Compression::Bzip2));
+        assert_eq!(classify("a.txt.XZ"), (Shape::Lines, Compression::Xz));
         assert_eq!(classify("gz"), (Shape::Lines, Compression::None));
+        assert!(is_zip("dump.ZIP"));
     }
 
     #[test]

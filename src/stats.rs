@@ -112,7 +112,11 @@ impl Summary {
             self.files, self.bytes, self.lines, self.elapsed_seconds, self.mb_per_s, self.threads
         );
         if self.files_skipped_seen > 0 {
-            let _ = writeln!(s, "  files already scanned  {}", self.files_skipped_seen);
+            let _ = writeln!(
+                s,
+                "  files skipped          {} (already scanned against these customers)",
+                self.files_skipped_seen
+            );
         }
         let _ = writeln!(s, "  pairs parsed           {}", self.pairs);
         let reasons: Vec<String> = self

@@ -61,7 +61,7 @@ static HEX: [u8; 256] = {
 
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return None;
     }
     let mut out = vec![0u8; b.len() / 2];

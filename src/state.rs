@@ -1,0 +1,241 @@
+//! Incremental runs: which dump files were already scanned against which customers.
+//!
+//! Owns the `--state DIR` directory. It holds one JSON file, `scanned.json`, keyed by
+//! each dump file's content hash (xxh3-128 of its bytes as stored on disk; an
+//! archive's hash covers all its members) with the file's size, the time of the scan,
+//! the customers snapshot it was scanned against ([`crate::lmx::snapshot_id`]) and the
+//! path it had. A file whose content and snapshot are both already recorded is skipped.
+//! The state never holds anything from inside a dump: no login, no password.
+//!
+//! The file is replaced atomically (temp file + rename) and only after the run's
+//! outputs are in place, so a run killed at any moment leaves the previous state, and
+//! the next run is correct — at worst it scans again what it had already scanned.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::report::StagedFile;
+
+const FILE_NAME: &str = "scanned.json";
+const FORMAT_VERSION: u32 = 1;
+
+/// What the state records about one scanned file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    /// Size in bytes when it was scanned.
+    pub size: u64,
+    /// Seconds since the Unix epoch when it was scanned.
+    pub scanned_at: u64,
+    /// Customers snapshot it was scanned against (hex).
+    pub snapshot: String,
+    /// The path it was scanned under (informational).
+    pub path: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct OnDisk {
+    version: u32,
+    /// Content hash (32 hex digits) → entry.
+    files: BTreeMap<String, Entry>,
+}
+
+/// A state directory could not be used.
+#[derive(Debug, Error)]
+pub enum StateError {
+    /// The directory or its file could not be read or written.
+    #[error("state {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The state file is not one this version wrote.
+    #[error("state {path}: not a leakmatch state file ({what}); remove it or use another --state directory")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// The loaded state of a directory.
+#[derive(Debug)]
+pub struct State {
+    dir: PathBuf,
+    disk: OnDisk,
+}
+
+/// A dump file's identity: content hash and size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileId {
+    /// xxh3-128 of the file's bytes.
+    pub hash: u128,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+impl FileId {
+    fn key(&self) -> String {
+        format!("{:032x}", self.hash)
+    }
+}
+
+impl State {
+    /// Opens (creating the directory if needed) the state in `dir`.
+    pub fn open(dir: &Path) -> Result<State, StateError> {
+        let io_err = |path: &Path, source| StateError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let path = dir.join(FILE_NAME);
+        let disk = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let disk: OnDisk =
+                    serde_json::from_slice(&bytes).map_err(|e| StateError::Invalid {
+                        path: path.clone(),
+                        what: format!("JSON error at line {}", e.line()),
+                    })?;
+                if disk.version != FORMAT_VERSION {
+                    return Err(StateError::Invalid {
+                        path,
+                        what: format!("format version {}", disk.version),
+                    });
+                }
+                disk
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => OnDisk {
+                version: FORMAT_VERSION,
+                files: BTreeMap::new(),
+            },
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        Ok(State {
+            dir: dir.to_path_buf(),
+            disk,
+        })
+    }
+
+    /// Whether a file with this identity was scanned against `snapshot`.
+    pub fn seen(&self, id: &FileId, snapshot: u64) -> bool {
+        self.disk
+            .files
+            .get(&id.key())
+            .is_some_and(|e| e.size == id.size && e.snapshot == snapshot_hex(snapshot))
+    }
+
+    /// Records a file as scanned against `snapshot` now.
+    pub fn record(&mut self, id: &FileId, snapshot: u64, path: &Path) {
+        let scanned_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.disk.files.insert(
+            id.key(),
+            Entry {
+                size: id.size,
+                scanned_at,
+                snapshot: snapshot_hex(snapshot),
+                path: path.to_string_lossy().into_owned(),
+            },
+        );
+    }
+
+    /// The state file's path.
+    pub fn file_path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Number of files recorded.
+    pub fn len(&self) -> usize {
+        self.disk.files.len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.disk.files.is_empty()
+    }
+
+    /// Writes the state to a temporary file in its directory, ready to be renamed
+    /// into place by [`StagedFile::commit`].
+    pub fn stage(&self) -> Result<StagedFile, StateError> {
+        let path = self.dir.join(FILE_NAME);
+        StagedFile::stage(&path, |f| {
+            let mut w = io::BufWriter::new(f);
+            serde_json::to_writer_pretty(&mut w, &self.disk)?;
+            w.write_all(b"\n")?;
+            w.flush()
+        })
+        .map_err(|source| StateError::Io { path, source })
+    }
+}
+
+fn snapshot_hex(snapshot: u64) -> String {
+    format!("{snapshot:016x}")
+}
+
+/// Content hash and size of a file, read in blocks (never whole into memory).
+pub fn identify(path: &Path) -> io::Result<FileId> {
+    let mut f = File::open(path)?;
+    let mut h = Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+                size += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(FileId {
+        hash: h.digest128(),
+        size,
+    })
+}
+
+/// Identifies many files in parallel, in the order given.
+pub fn identify_all(paths: &[&Path]) -> Vec<io::Result<FileId>> {
+    paths.par_iter().map(|p| identify(p)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_snapshot_matters() {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("d.txt");
+        std::fs::write(&dump, "a:b\n").unwrap();
+        let id = identify(&dump).unwrap();
+        let mut st = State::open(&dir.path().join("state")).unwrap();
+        assert!(!st.seen(&id, 7));
+        st.record(&id, 7, &dump);
+        st.stage().unwrap().commit().unwrap();
+        let st = State::open(&dir.path().join("state")).unwrap();
+        assert!(st.seen(&id, 7));
+        assert!(!st.seen(&id, 8));
+        std::fs::write(&dump, "a:c\n").unwrap();
+        assert!(!st.seen(&identify(&dump).unwrap(), 7));
+    }
+
+    #[test]
+    fn garbage_state_is_refused_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "{not json").unwrap();
+        let err = State::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not a leakmatch state file"), "{err}");
+    }
+}
