@@ -33,7 +33,7 @@ fn dump(lines: usize, customers: u64, seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(lines * 44);
     for _ in 0..lines {
         let r = rng.next();
-        let login = if r % 50 == 0 && customers > 0 {
+        let login = if r.is_multiple_of(50) && customers > 0 {
             customer_login(rng.next() % customers)
         } else {
             format!(
