@@ -90,7 +90,6 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
     let groups: Vec<&[(AccountId, &[u8], CandInfo)]> = all.chunk_by(|a, b| a.0 == b.0).collect();
     let results: Vec<(Verdict, u64)> = groups
         .par_iter()
-        .with_max_len(1)
         .map(|cands| check_account(index, cands, opts))
         .collect();
     let mut out = CheckOutcome {

@@ -130,6 +130,41 @@ pub struct IndexArgs {
     pub quiet: bool,
 }
 
+/// Renders the man page: the top-level page (name, synopsis, description,
+/// subcommands), then one section per subcommand with its synopsis and every flag, all
+/// from the clap definitions above.
+pub fn render_man(w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(w)?;
+    man.render_name_section(w)?;
+    man.render_synopsis_section(w)?;
+    man.render_description_section(w)?;
+    man.render_subcommands_section(w)?;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        writeln!(w, ".SH \"LEAKMATCH {}\"", sub.get_name().to_uppercase())?;
+        if let Some(about) = sub.get_about() {
+            writeln!(w, "{about}")?;
+        }
+        let mut body = Vec::new();
+        let page = clap_mangen::Man::new(
+            sub.clone()
+                .bin_name(format!("leakmatch {}", sub.get_name())),
+        );
+        page.render_synopsis_section(&mut body)?;
+        page.render_options_section(&mut body)?;
+        // The subcommand's own sections become subsections of its section here.
+        for line in String::from_utf8_lossy(&body).lines() {
+            match line.strip_prefix(".SH ") {
+                Some(title) => writeln!(w, ".SS {title}")?,
+                None => writeln!(w, "{line}")?,
+            }
+        }
+    }
+    man.render_version_section(w)
+}
+
 impl ScanArgs {
     /// The engine's view of these flags; `progress` is shared with the progress bar
     /// and the Ctrl-C handler.

@@ -26,14 +26,16 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan(args),
         Command::Index(args) => index(args),
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(*shell, &mut cmd, "leakmatch", &mut io::stdout());
-            Ok(ExitCode::SUCCESS)
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "leakmatch", &mut out);
+            print_quietly(&out).context("cannot write the completion script")
         }
-        Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut io::stdout())
-            .map(|()| ExitCode::SUCCESS)
-            .context("cannot write the man page"),
+        Command::Man => {
+            let mut out = Vec::new();
+            cli::render_man(&mut out)
+                .and_then(|()| print_quietly(&out))
+                .context("cannot write the man page")
+        }
     };
     match result {
         Ok(code) => code,
@@ -41,6 +43,15 @@ fn main() -> ExitCode {
             eprintln!("leakmatch: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Writes `bytes` to stdout; a reader that closed the pipe early is not an error.
+fn print_quietly(bytes: &[u8]) -> io::Result<ExitCode> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(ExitCode::SUCCESS),
     }
 }
 

@@ -310,7 +310,7 @@ pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> Sca
                 }
             }
             Ok(None) => {
-                out.counters.files += 1;
+                // Counted by the unit once the stream opens.
                 wave.push(Unit::Stream {
                     file,
                     dump: dump.clone(),
@@ -373,6 +373,7 @@ fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
         Unit::Stream { file, dump } => {
             let counter = opts.progress.as_ref().map(|p| Arc::clone(&p.done));
             let scanned = dump.with_stream(counter, |reader| {
+                out.counters.files = 1;
                 let mut reader = CountingReader {
                     inner: reader,
                     count: 0,
@@ -384,7 +385,6 @@ fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
                 out.counters.bytes = reader.count;
             });
             if let Err(e) = scanned {
-                out.counters.files = 0;
                 out.error = Some(e.to_string());
             }
         }

@@ -9,10 +9,15 @@
 //! * `regression`: hostile or edge-case input that must never stop or skew a run.
 //! * `errors`: exit statuses, error messages, atomic outputs.
 //! * `secrecy`: no password ever reaches any output.
+//! * `nightly`: containers, damaged archives, `--state`, progress, completions,
+//!   closed pipes (issue 5).
+//! * `flood`: the slow-hash budget under a flood of wrong passwords (issue 3).
 
 mod util;
 
 mod errors;
 mod feature;
+mod flood;
+mod nightly;
 mod regression;
 mod secrecy;

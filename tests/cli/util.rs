@@ -300,3 +300,71 @@ pub fn dir_entries(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+// ---------------------------------------------------------------------------------
+// Command-line compressors (gzip, bzip2, xz, zstd, zip are assumed installed)
+// ---------------------------------------------------------------------------------
+
+/// Runs `tool ARGS` with `input` on stdin and returns its stdout (the compressed
+/// bytes), panicking if the tool fails: `compress_with("zstd", &["-q", "-c"], b"...")`.
+#[track_caller]
+pub fn compress_with(tool: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    use std::process::{Command as Std, Stdio};
+    let mut child = Std::new(tool)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output().expect("compressor output");
+    writer.join().unwrap().expect("write to compressor");
+    assert!(
+        out.status.success(),
+        "{tool} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Runs `zip OPTS OUT MEMBERS...` in `cwd` (e.g. opts `["-q", "-r"]`), creating
+/// `out`'s directory first; panics if zip fails.
+#[track_caller]
+pub fn zip_in(cwd: &Path, out: &Path, opts: &[&str], members: &[&str]) {
+    std::fs::create_dir_all(out.parent().unwrap()).expect("mkdir");
+    let out_status = std::process::Command::new("zip")
+        .current_dir(cwd)
+        .args(opts)
+        .arg(out)
+        .args(members)
+        .output()
+        .expect("cannot run zip");
+    assert!(
+        out_status.status.success(),
+        "zip {opts:?} {members:?} failed: {}{}",
+        String::from_utf8_lossy(&out_status.stdout),
+        String::from_utf8_lossy(&out_status.stderr)
+    );
+}
+
+/// Every file under `dir` (recursively), as bytes.
+pub fn all_file_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(all_file_bytes(&p));
+        } else {
+            v.push((p.clone(), std::fs::read(&p).unwrap()));
+        }
+    }
+    v
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
