@@ -15,6 +15,9 @@ use crate::index::{AccountId, IndexView};
 use crate::scan::{CandInfo, Candidates, Sighting};
 use crate::verify;
 
+/// Accounts verified between two releases of a mapped index's resident records.
+const CHECK_BATCH: usize = 16 * 1024;
+
 /// Default per-account budget of slow checks (see the README for why 8).
 pub const DEFAULT_MAX_CHECKS: usize = 8;
 
@@ -88,10 +91,17 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
             .then_with(|| a.1.cmp(b.1))
     });
     let groups: Vec<&[(AccountId, &[u8], CandInfo)]> = all.chunk_by(|a, b| a.0 == b.0).collect();
-    let results: Vec<(Verdict, u64)> = groups
-        .par_iter()
-        .map(|cands| check_account(index, cands, opts))
-        .collect();
+    // In batches, releasing the records a mapped index faulted in after each one (see
+    // `IndexView::release_records`).
+    let mut results: Vec<(Verdict, u64)> = Vec::with_capacity(groups.len());
+    for batch in groups.chunks(CHECK_BATCH) {
+        results.par_extend(
+            batch
+                .par_iter()
+                .map(|cands| check_account(index, cands, opts)),
+        );
+        index.release_records();
+    }
     let mut out = CheckOutcome {
         accounts_with_candidates: groups.len() as u64,
         ..CheckOutcome::default()

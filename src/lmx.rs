@@ -191,6 +191,7 @@ impl MappedIndex {
             slots: bytemuck::cast_slice(&m[HEADER_LEN..records]),
             records: &m[records..end],
             accounts: self.layout.accounts,
+            backing: Some((&self.map, records)),
         }
     }
 

@@ -35,8 +35,8 @@ impl Format for Csv {
         write_row(
             w,
             &[
-                rec.account_id,
-                rec.login,
+                &rec.account_id,
+                &rec.login,
                 rec.reason,
                 rec.scheme,
                 &rec.sightings.to_string(),

@@ -10,6 +10,7 @@ pub mod csv;
 pub mod ids;
 pub mod ndjson;
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -44,9 +45,9 @@ pub struct FirstSeen<'a> {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct ResetRecord<'a> {
     /// `account_id` from the customers file.
-    pub account_id: &'a str,
+    pub account_id: Cow<'a, str>,
     /// Login as registered.
-    pub login: &'a str,
+    pub login: Cow<'a, str>,
     /// Always `password_match` in this version.
     pub reason: &'static str,
     /// Scheme name of the stored hash.
@@ -61,9 +62,9 @@ pub struct ResetRecord<'a> {
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct ReviewRecord<'a> {
     /// `account_id`.
-    pub account_id: &'a str,
+    pub account_id: Cow<'a, str>,
     /// Login as registered.
-    pub login: &'a str,
+    pub login: Cow<'a, str>,
     /// Scheme name.
     pub scheme: &'static str,
     /// Distinct candidate passwords seen.
@@ -74,19 +75,21 @@ pub struct ReviewRecord<'a> {
     pub sightings: u64,
 }
 
-/// Builds the reset records, sorted by account_id.
+/// Builds the reset records, sorted by account_id. Ids and logins are copied out of
+/// the index (a few bytes per reported account), so the index's pages can be released
+/// before the report is sorted and written.
 pub fn reset_records<'a>(
     index: IndexView<'a>,
     files: &'a [String],
     findings: &[Finding],
 ) -> Vec<ResetRecord<'a>> {
-    let mut out: Vec<ResetRecord<'a>> = findings
-        .iter()
-        .filter_map(|f| {
+    let mut out: Vec<ResetRecord<'a>> = Vec::with_capacity(findings.len());
+    for batch in findings.chunks(RELEASE_BATCH) {
+        out.extend(batch.iter().filter_map(|f| {
             let a = index.account(f.account)?;
             Some(ResetRecord {
-                account_id: a.id,
-                login: a.login,
+                account_id: Cow::Owned(a.id.to_owned()),
+                login: Cow::Owned(a.login.to_owned()),
                 reason: "password_match",
                 scheme: a.scheme.name(),
                 sightings: f.sightings,
@@ -97,30 +100,35 @@ pub fn reset_records<'a>(
                     line: f.first_seen.line,
                 },
             })
-        })
-        .collect();
+        }));
+        index.release_records();
+    }
     // account_ids are unique, so an unstable sort is still one order.
-    out.sort_unstable_by(|a, b| a.account_id.cmp(b.account_id));
+    out.sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
     out
 }
 
+/// Accounts read from the index between two releases of its resident records.
+const RELEASE_BATCH: usize = 16 * 1024;
+
 /// Builds the review records, sorted by account_id.
 pub fn review_records<'a>(index: IndexView<'a>, reviews: &[Review]) -> Vec<ReviewRecord<'a>> {
-    let mut out: Vec<ReviewRecord<'a>> = reviews
-        .iter()
-        .filter_map(|r| {
+    let mut out: Vec<ReviewRecord<'a>> = Vec::with_capacity(reviews.len());
+    for batch in reviews.chunks(RELEASE_BATCH) {
+        out.extend(batch.iter().filter_map(|r| {
             let a = index.account(r.account)?;
             Some(ReviewRecord {
-                account_id: a.id,
-                login: a.login,
+                account_id: Cow::Owned(a.id.to_owned()),
+                login: Cow::Owned(a.login.to_owned()),
                 scheme: a.scheme.name(),
                 candidates: r.candidates,
                 checked: r.checked,
                 sightings: r.sightings,
             })
-        })
-        .collect();
-    out.sort_unstable_by(|a, b| a.account_id.cmp(b.account_id));
+        }));
+        index.release_records();
+    }
+    out.sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
     out
 }
 
@@ -220,8 +228,8 @@ mod tests {
     pub(crate) fn sample() -> Vec<ResetRecord<'static>> {
         vec![
             ResetRecord {
-                account_id: "a-1",
-                login: "Alice@X.io",
+                account_id: "a-1".into(),
+                login: "Alice@X.io".into(),
                 reason: "password_match",
                 scheme: "sha1",
                 sightings: 2,
@@ -231,8 +239,8 @@ mod tests {
                 },
             },
             ResetRecord {
-                account_id: "b,2",
-                login: "bob \"b\"",
+                account_id: "b,2".into(),
+                login: "bob \"b\"".into(),
                 reason: "password_match",
                 scheme: "nt",
                 sightings: 1,
