@@ -2,17 +2,19 @@
 //!
 //! Owns scheduling and the hot loop. The run's files are cut into work units —
 //! memory-mapped files into chunks of [`ScanOptions::chunk_bytes`] ending at a line
-//! boundary, streamed files (stdin, gzip) and CSV files as one unit each — and rayon
-//! scans the units in parallel, so one 50 GB file keeps every core busy and so do ten
-//! thousand small ones. Units are processed in bounded waves and merged in unit order,
-//! so results never depend on thread timing.
+//! boundary, streamed files (stdin, compressed files, zip members) and CSV files as
+//! one unit each — and rayon scans the units in parallel, so one 50 GB file keeps every
+//! core busy, and so do ten thousand small or compressed ones. Units are processed in
+//! bounded waves and merged in unit order, so results never depend on thread timing.
 //!
-//! Per line the hot loop does: find the line end (memchr), parse it
-//! ([`crate::parse`]), normalise and hash the login into a reused buffer, and probe
-//! the [`IndexView`]. Lookups go in batches of [`BATCH`]: all hashes first, each slot
-//! prefetched, then the probes, so cache misses on a large index overlap. No heap
-//! allocation per line; only a login hit records its candidate password (deduplicated
-//! per account and password, with its sightings and first sighting).
+//! Per line the hot loop does: find the line end and first separator in one SIMD
+//! pass ([`parse::line_bounds`]), take the common `login:password` shape on a fast path
+//! or apply the full rules ([`crate::parse`]), hash the normalised login (on the
+//! stack for short ASCII logins), and probe the [`IndexView`]. Probes are pipelined
+//! over two batches of [`BATCH`] lines so every slot is prefetched a whole batch before
+//! it is read. No heap allocation per line; only a login hit records its candidate
+//! password (deduplicated per account and password, with its sightings and first
+//! sighting).
 //!
 //! It does not verify passwords ([`crate::check`]).
 

@@ -12,6 +12,8 @@
 //! * `nightly`: containers, damaged archives, `--state`, progress, completions,
 //!   closed pipes (issue 5).
 //! * `flood`: the slow-hash budget under a flood of wrong passwords (issue 3).
+//! * `schemes`: slow-scheme edge cases against the reference libraries' hashes
+//!   (`corpus-samples/slow-schemes/`).
 
 mod util;
 
@@ -20,4 +22,5 @@ mod feature;
 mod flood;
 mod nightly;
 mod regression;
+mod schemes;
 mod secrecy;
