@@ -65,9 +65,16 @@ fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let control = Arc::new(Progress::default());
     {
         // Ctrl-C asks the engine to stop; it then returns without writing anything
-        // (staged output files are removed), and we exit 130.
+        // (staged output files are removed), and we exit 130. A second Ctrl-C (say,
+        // while blocked reading a quiet stdin) exits at once: targets are still never
+        // partly written, though a staged temporary file may stay behind.
         let control = Arc::clone(&control);
-        let _ = ctrlc::set_handler(move || control.cancel.store(true, Ordering::Relaxed));
+        let _ = ctrlc::set_handler(move || {
+            if control.cancel.swap(true, Ordering::Relaxed) {
+                eprintln!("leakmatch: interrupted");
+                std::process::exit(130);
+            }
+        });
     }
     let job = args.to_job(Arc::clone(&control));
     let bar = (!args.quiet && !args.no_progress && io::stderr().is_terminal())

@@ -877,3 +877,72 @@ fn thread_count_does_not_change_output_on_containers() {
     assert_eq!(one.stdout, three.stdout);
     assert_eq!(one.stderr, three.stderr);
 }
+
+// ---------------------------------------------------------------------------------
+// Ctrl-C
+// ---------------------------------------------------------------------------------
+
+/// Sends SIGINT to a running scan that reads a stdin we hold open: the run stops
+/// once the read returns, writes nothing (no `-o` file, no temp file left), and exits
+/// 130. A second SIGINT exits at once even while the read is still blocked.
+#[test]
+fn ctrl_c_stops_without_writing_anything() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let d = tmp();
+    let dir = d.path();
+    write_customers(dir, &[("a1", "alice@example.com", &sha1_hex("pw"))]);
+    let sigint = |pid: u32| {
+        let ok = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -INT failed");
+    };
+    for presses in [1, 2] {
+        let out = dir.join(format!("out{presses}.ndjson"));
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("leakmatch"))
+            .current_dir(dir)
+            .args(["scan", "--customers", "customers.csv", "-o"])
+            .arg(&out)
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"alice@example.com:pw\n").unwrap();
+        stdin.flush().unwrap();
+        // Give the process time to install its handler and block on stdin.
+        std::thread::sleep(Duration::from_millis(500));
+        sigint(child.id());
+        if presses == 2 {
+            std::thread::sleep(Duration::from_millis(200));
+            sigint(child.id());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        drop(stdin);
+        let result = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(
+            result.status.code(),
+            Some(130),
+            "presses={presses}: {stderr}"
+        );
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert!(!out.exists(), "no -o file after Ctrl-C");
+        assert_eq!(String::from_utf8_lossy(&result.stdout), "");
+        if presses == 1 {
+            // The staged temporary file was removed too.
+            let leftovers: Vec<String> = dir_entries(dir)
+                .into_iter()
+                .filter(|n| n.starts_with(".leakmatch-"))
+                .collect();
+            assert!(leftovers.is_empty(), "{leftovers:?}");
+        }
+    }
+}
