@@ -487,6 +487,31 @@ impl IndexBuilder {
         best
     }
 
+    /// Writes the groups `runs` (each the accounts of one login) as records, with
+    /// each group's (hash, offset) relative to the start of these records.
+    fn lay_out(&self, runs: &[&[&Row]]) -> (Vec<u8>, Vec<(u64, u64)>) {
+        let mut records = Vec::new();
+        let mut groups = Vec::with_capacity(runs.len());
+        for run in runs {
+            groups.push((run[0].hash, records.len() as u64));
+            records.extend_from_slice(&run[0].hash.to_le_bytes());
+            records.extend_from_slice(&(run.len() as u32).to_le_bytes());
+            records.extend_from_slice(&0u32.to_le_bytes());
+            for r in run.iter() {
+                records.push(r.scheme);
+                records.push(0);
+                for s in [r.id, r.login, r.data] {
+                    records.extend_from_slice(&s.len.to_le_bytes());
+                }
+                for s in [r.id, r.login, r.data] {
+                    records.extend_from_slice(self.bytes(s.off, s.len as usize));
+                }
+                records.resize(pad8(records.len()), 0);
+            }
+        }
+        (records, groups)
+    }
+
     /// Lays out groups and the hash table. Deterministic: the same accounts in the
     /// same order give the same bytes.
     pub fn build(mut self) -> Result<CustomerIndex, BuildError> {
@@ -511,28 +536,29 @@ impl IndexBuilder {
             });
         }
         let rows: Vec<&Row> = order.iter().map(|&(_, i)| &rows[i as usize]).collect();
-        let mut records: Vec<u8> = Vec::with_capacity(self.heap.len() + rows.len() * 24);
-        let mut groups: Vec<(u64, u64)> = Vec::with_capacity(rows.len()); // (hash, offset)
-        for run in rows.chunk_by(|a, b| a.hash == b.hash && norm_of(a) == norm_of(b)) {
-            let off = records.len() as u64;
-            if off / 8 + 1 > OFF_MASK {
-                return Err(BuildError::TooLarge);
-            }
-            groups.push((run[0].hash, off));
-            records.extend_from_slice(&run[0].hash.to_le_bytes());
-            records.extend_from_slice(&(run.len() as u32).to_le_bytes());
-            records.extend_from_slice(&0u32.to_le_bytes());
-            for r in run {
-                records.push(r.scheme);
-                records.push(0);
-                for s in [r.id, r.login, r.data] {
-                    records.extend_from_slice(&s.len.to_le_bytes());
-                }
-                for s in [r.id, r.login, r.data] {
-                    records.extend_from_slice(self.bytes(s.off, s.len as usize));
-                }
-                records.resize(pad8(records.len()), 0);
-            }
+        let runs: Vec<&[&Row]> = rows
+            .chunk_by(|a, b| a.hash == b.hash && norm_of(a) == norm_of(b))
+            .collect();
+        // Lay out the groups in parallel pieces (each reads its accounts' fields from
+        // the heap, in hash order: random access that parallelism hides), then join
+        // the pieces in order.
+        let piece = runs
+            .len()
+            .div_ceil(4 * rayon::current_num_threads())
+            .max(4096);
+        let pieces: Vec<(Vec<u8>, Vec<(u64, u64)>)> = runs
+            .par_chunks(piece)
+            .map(|runs| self.lay_out(runs))
+            .collect();
+        let mut records: Vec<u8> = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
+        let mut groups: Vec<(u64, u64)> = Vec::with_capacity(runs.len()); // (hash, offset)
+        for (bytes, local) in pieces {
+            let base = records.len() as u64;
+            records.extend_from_slice(&bytes);
+            groups.extend(local.into_iter().map(|(h, off)| (h, base + off)));
+        }
+        if (records.len() as u64) / 8 + 1 > OFF_MASK {
+            return Err(BuildError::TooLarge);
         }
         let cap = (groups.len() * 5 / 4 + 1).next_power_of_two().max(16);
         let mask = cap - 1;
