@@ -373,6 +373,10 @@ struct Row {
     scheme: u8,
 }
 
+/// Records bytes and their groups' (hash, offset), as one piece of a build lays them
+/// out.
+type LaidOut = (Vec<u8>, Vec<(u64, u64)>);
+
 /// Collects accounts, then lays out the index.
 #[derive(Default)]
 pub struct IndexBuilder {
@@ -489,7 +493,7 @@ impl IndexBuilder {
 
     /// Writes the groups `runs` (each the accounts of one login) as records, with
     /// each group's (hash, offset) relative to the start of these records.
-    fn lay_out(&self, runs: &[&[&Row]]) -> (Vec<u8>, Vec<(u64, u64)>) {
+    fn lay_out(&self, runs: &[&[&Row]]) -> LaidOut {
         let mut records = Vec::new();
         let mut groups = Vec::with_capacity(runs.len());
         for run in runs {
@@ -546,7 +550,7 @@ impl IndexBuilder {
             .len()
             .div_ceil(4 * rayon::current_num_threads())
             .max(4096);
-        let pieces: Vec<(Vec<u8>, Vec<(u64, u64)>)> = runs
+        let pieces: Vec<LaidOut> = runs
             .par_chunks(piece)
             .map(|runs| self.lay_out(runs))
             .collect();
