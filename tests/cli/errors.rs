@@ -315,11 +315,7 @@ fn damaged_index_files_exit_2() {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
-    write_customers(d, &refs);
+    write_customers_owned(d, &rows);
     write(d, "dumps/d.txt", "user7@x.example:pw-7\n");
     let good = build_index(d);
 

@@ -158,11 +158,7 @@ fn shape_customers(d: &std::path::Path, names: &[&str]) {
             )
         })
         .collect();
-    let refs: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
-    write_customers(d, &refs);
+    write_customers_owned(d, &rows);
 }
 
 #[test]
@@ -418,11 +414,7 @@ fn every_fast_scheme_matches_and_mismatches() {
         dump.push_str(&format!("{name}-no@x.example:PW-{}\n", name));
         dump.push_str(&format!("{name}-yes@x.example:pw-{name}\n"));
     }
-    let refs: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
-    write_customers(d, &refs);
+    write_customers_owned(d, &rows);
     write(d, "dumps/d.txt", &dump);
     let stats = d.join("stats.json");
     let run = scan_paths(d, &["--stats", stats.to_str().unwrap(), "dumps"]);

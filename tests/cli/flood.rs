@@ -43,11 +43,7 @@ fn setup() -> tempfile::TempDir {
     let rows: Vec<(String, String, String)> = (0..ACCOUNTS)
         .map(|i| (id(i), login(i), bcrypt_cost4(&real_password(i), i)))
         .collect();
-    let refs: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-        .collect();
-    write_customers(d, &refs);
+    write_customers_owned(d, &rows);
 
     let mut dump = String::new();
     for round in 0..WRONG_PER_ACCOUNT {

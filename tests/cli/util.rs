@@ -100,6 +100,15 @@ pub fn write_customers(dir: &Path, rows: &[(&str, &str, &str)]) -> PathBuf {
     write(dir, "customers.csv", s)
 }
 
+/// [`write_customers`] for rows built at run time.
+pub fn write_customers_owned(dir: &Path, rows: &[(String, String, String)]) -> PathBuf {
+    let refs: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    write_customers(dir, &refs)
+}
+
 /// Writes `dir/rel` (creating parent directories); returns its path.
 pub fn write(dir: &Path, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
     let p = dir.join(rel);
