@@ -24,16 +24,35 @@ impl Bar {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            // Until the engine knows how many bytes it will read (customers load,
+            // file discovery), a spinner; then the byte bar, its clock restarted so
+            // the rate and ETA are of the scan alone.
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
+            bar.set_message("loading customers and finding dump files");
+            let mut started = false;
             while !stopped.load(Ordering::Relaxed) {
-                bar.set_length(control.total.load(Ordering::Relaxed));
-                bar.set_position(control.done.load(Ordering::Relaxed));
+                let total = control.total.load(Ordering::Relaxed);
+                if !started && total > 0 {
+                    started = true;
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
+                    bar.set_length(total);
+                    bar.reset_elapsed();
+                    bar.reset_eta();
+                }
+                if started {
+                    bar.set_position(control.done.load(Ordering::Relaxed));
+                } else {
+                    bar.tick();
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
             bar.finish_and_clear();

@@ -946,3 +946,49 @@ fn ctrl_c_stops_without_writing_anything() {
         }
     }
 }
+
+/// On a terminal (faked with util-linux `script`), the bar is drawn on stderr; with
+/// `--no-progress` it is not. Skipped where `script` is missing.
+#[test]
+fn progress_bar_drawn_only_on_a_terminal() {
+    use std::process::Command;
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is not installed");
+        return;
+    }
+    let d = tmp();
+    let dir = d.path();
+    write_customers(dir, &[("a1", "alice@example.com", &sha1_hex("pw"))]);
+    let mut dump = String::new();
+    // Large enough that the run outlasts the bar's first ticks.
+    for i in 0..1_000_000 {
+        dump.push_str(&format!("user{i}@example.net:password{i}\n"));
+    }
+    write(dir, "dumps/d.txt", dump);
+    let bin = assert_cmd::cargo::cargo_bin("leakmatch");
+    let typescript = |extra: &str| {
+        let log = dir.join("typescript.log");
+        let cmd = format!(
+            "{} scan --customers customers.csv -o out.ndjson {extra} dumps",
+            bin.display()
+        );
+        let status = Command::new("script")
+            .current_dir(dir)
+            .args(["-qec", &cmd])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+        String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned()
+    };
+    let drawn = typescript("");
+    assert!(
+        drawn.contains("MiB") || drawn.contains("KiB") || drawn.contains("loading"),
+        "{drawn}"
+    );
+    let quiet = typescript("--no-progress");
+    assert!(
+        !quiet.contains("ETA") && !quiet.contains("loading"),
+        "{quiet}"
+    );
+}
