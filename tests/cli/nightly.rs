@@ -920,6 +920,9 @@ fn ctrl_c_stops_without_writing_anything() {
         // Give the process time to install its handler and block on stdin.
         std::thread::sleep(Duration::from_millis(500));
         sigint(child.id());
+        // ctrlc runs the handler on a thread of its own: let it set the flag before
+        // the input ends (a busy CI machine can take a while to schedule it).
+        std::thread::sleep(Duration::from_millis(500));
         if presses == 2 {
             std::thread::sleep(Duration::from_millis(200));
             sigint(child.id());
