@@ -50,22 +50,27 @@ fn push_password(rng: &mut Rng, out: &mut Vec<u8>) {
     }
 }
 
+/// Appends a number's decimal digits (`write!` costs more than everything else here).
+fn push_num(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
 /// A customer login: unique by construction (the number), realistic in shape.
 fn customer_login(i: u64, out: &mut Vec<u8>) {
-    let name = NAMES[(i % NAMES.len() as u64) as usize];
-    let domain = DOMAINS[((i / 7) % DOMAINS.len() as u64) as usize];
-    let _ = write!(out, "{name}.{i}@{domain}");
+    out.extend_from_slice(NAMES[(i % NAMES.len() as u64) as usize].as_bytes());
+    out.push(b'.');
+    push_num(out, i);
+    out.push(b'@');
+    out.extend_from_slice(DOMAINS[((i / 7) % DOMAINS.len() as u64) as usize].as_bytes());
 }
 
 /// A dump-only login: a domain no customer uses.
 fn stranger_login(rng: &mut Rng, out: &mut Vec<u8>) {
-    let name = NAMES[rng.below(NAMES.len() as u64) as usize];
-    let _ = write!(
-        out,
-        "{name}{}@leakmail{}.test",
-        rng.below(100_000_000),
-        rng.below(50)
-    );
+    out.extend_from_slice(NAMES[rng.below(NAMES.len() as u64) as usize].as_bytes());
+    push_num(out, rng.below(100_000_000));
+    out.extend_from_slice(b"@leakmail");
+    push_num(out, rng.below(50));
+    out.extend_from_slice(b".test");
 }
 
 struct Args {
@@ -106,7 +111,13 @@ fn parse_args() -> Args {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
 }
 
 fn stored_hash(rng: &mut Rng, password: &[u8], mix: bool) -> String {
@@ -174,7 +185,11 @@ fn main() -> std::io::Result<()> {
         let hash = stored_hash(&mut rng, &passwords[start..], a.mix);
         login.clear();
         customer_login(i, &mut login);
-        w.write_all(format!("c{i:09},").as_bytes())?;
+        let digits = itoa::Buffer::new().format(i).len();
+        w.write_all(b"c")?;
+        w.write_all(&b"000000000"[..9usize.saturating_sub(digits)])?;
+        w.write_all(itoa::Buffer::new().format(i).as_bytes())?;
+        w.write_all(b",")?;
         w.write_all(&login)?;
         writeln!(w, ",{hash}")?;
     }
@@ -228,7 +243,9 @@ fn main() -> std::io::Result<()> {
                     line.extend_from_slice(&pw);
                 }
                 88..=93 => {
-                    let _ = write!(line, "https://www.site{}.example/login:", rng.below(10_000));
+                    line.extend_from_slice(b"https://www.site");
+                    push_num(&mut line, rng.below(10_000));
+                    line.extend_from_slice(b".example/login:");
                     line.extend_from_slice(&user);
                     line.push(b':');
                     line.extend_from_slice(&pw);

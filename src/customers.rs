@@ -3,8 +3,9 @@
 //! Owns reading and validating the customers CSV: a header row naming `account_id`,
 //! `login` and `password_hash` in any order (other columns ignored, RFC 4180 quoting),
 //! one account per row. Any problem stops the load with a [`CustomersError`] naming the
-//! file, the line and what is wrong — never a hash value. The file is streamed through
-//! the `csv` reader, never read whole.
+//! file, the line and what is wrong — never a hash value. A large file without quotes
+//! is memory-mapped and parsed in parallel line-aligned chunks; anything else is
+//! streamed through the `csv` reader. Neither reads the file whole into the heap.
 
 use std::fs::File;
 use std::io::Read;

@@ -2,7 +2,8 @@
 //!
 //! Owns the order of the stages and what a run promises about its outputs: results
 //! are written only after every stage succeeded (a damaged mapped index is detected
-//! before anything is written), and every output file is written atomically. The
+//! before anything is written), every output file is written atomically, and an
+//! incremental state (`--state`) advances only after the outputs are in place. The
 //! binary builds a [`ScanJob`] from its flags; nothing here knows about the command
 //! line.
 
