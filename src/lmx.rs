@@ -14,9 +14,10 @@
 //! 24      8     records length in bytes (a multiple of 8)
 //! 32      8     group count (distinct logins)
 //! 40      8     account count
-//! 48      8     xxh3-64 of the body (everything after the header)
-//! 56      8     xxh3-64 of bytes 0..56
-//! 64      ...   slots (u64 each) | records
+//! 48      8     Bloom filter words (a power of two)
+//! 56      8     xxh3-64 of the body (everything after the header)
+//! 64      8     xxh3-64 of bytes 0..64
+//! 72      ...   slots (u64 each) | Bloom words (u64 each) | records
 //! ```
 //!
 //! [`MappedIndex::open`] checks the magic, version, header checksum and that the
@@ -36,9 +37,9 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 use crate::index::{CustomerIndex, IndexView};
 
 const MAGIC: &[u8; 8] = b"LMXINDEX";
-/// The format version this build reads and writes.
-pub const VERSION: u32 = 1;
-const HEADER_LEN: usize = 64;
+/// The format version this build reads and writes (2: the Bloom filter).
+pub const VERSION: u32 = 2;
+const HEADER_LEN: usize = 72;
 
 /// Why an index file was refused.
 #[derive(Debug, Error)]
@@ -81,16 +82,18 @@ fn damaged(path: &Path, what: &'static str) -> LmxError {
 
 struct Layout {
     slots: usize,
+    bloom: usize,
     records: usize,
     groups: u64,
     accounts: u64,
 }
 
 impl Layout {
-    /// Byte offsets of the records and of the end of the file.
-    fn offsets(&self) -> Option<(usize, usize)> {
-        let records = HEADER_LEN.checked_add(self.slots.checked_mul(8)?)?;
-        Some((records, records.checked_add(self.records)?))
+    /// Byte offsets of the Bloom words, the records and the end of the file.
+    fn offsets(&self) -> Option<(usize, usize, usize)> {
+        let bloom = HEADER_LEN.checked_add(self.slots.checked_mul(8)?)?;
+        let records = bloom.checked_add(self.bloom.checked_mul(8)?)?;
+        Some((bloom, records, records.checked_add(self.records)?))
     }
 }
 
@@ -134,7 +137,7 @@ impl MappedIndex {
                 found: version,
             });
         }
-        if xxh3_64(&map[..56]) != u64_at(56) || u32_at(12) as usize != HEADER_LEN {
+        if xxh3_64(&map[..64]) != u64_at(64) || u32_at(12) as usize != HEADER_LEN {
             return Err(damaged(path, "header checksum mismatch"));
         }
         let to_usize = |v: u64| usize::try_from(v).map_err(|_| damaged(path, "counts overflow"));
@@ -143,9 +146,13 @@ impl MappedIndex {
             records: to_usize(u64_at(24))?,
             groups: u64_at(32),
             accounts: u64_at(40),
+            bloom: to_usize(u64_at(48))?,
         };
         if layout.slots != 0 && !layout.slots.is_power_of_two() {
             return Err(damaged(path, "slot count is not a power of two"));
+        }
+        if !layout.bloom.is_power_of_two() {
+            return Err(damaged(path, "Bloom filter size is not a power of two"));
         }
         if !layout.records.is_multiple_of(8) {
             return Err(damaged(path, "records length is not a multiple of 8"));
@@ -159,7 +166,7 @@ impl MappedIndex {
         let end = layout
             .offsets()
             .ok_or_else(|| damaged(path, "counts overflow"))?
-            .1;
+            .2;
         if end != map.len() {
             return Err(damaged(
                 path,
@@ -174,7 +181,7 @@ impl MappedIndex {
         // Probes are random access: don't let the kernel read ahead on our behalf.
         let _ = map.advise(memmap2::Advice::Random);
         Ok(MappedIndex {
-            body_checksum: u64_at(48),
+            body_checksum: u64_at(56),
             map,
             layout,
             path: path.to_path_buf(),
@@ -183,12 +190,13 @@ impl MappedIndex {
 
     /// The regions, borrowed from the mapping.
     pub fn view(&self) -> IndexView<'_> {
-        let (records, end) = self.layout.offsets().expect("checked at open");
+        let (bloom, records, end) = self.layout.offsets().expect("checked at open");
         let m = &self.map[..];
         IndexView {
-            // The map is page-aligned and the header is 64 bytes, so the slots are
-            // 8-byte aligned; `cast_slice` checks it anyway.
-            slots: bytemuck::cast_slice(&m[HEADER_LEN..records]),
+            // The map is page-aligned and the header is 72 bytes, so the slots and the
+            // Bloom words are 8-byte aligned; `cast_slice` checks it anyway.
+            slots: bytemuck::cast_slice(&m[HEADER_LEN..bloom]),
+            bloom: bytemuck::cast_slice(&m[bloom..records]),
             records: &m[records..end],
             accounts: self.layout.accounts,
             backing: Some((&self.map, records)),
@@ -249,8 +257,12 @@ pub fn open(path: &Path) -> Result<CustomerIndex, LmxError> {
     MappedIndex::open(path).map(CustomerIndex::from_mapped)
 }
 
-fn body_sections<'a>(v: &IndexView<'a>) -> [&'a [u8]; 2] {
-    [bytemuck::cast_slice(v.slots), v.records]
+fn body_sections<'a>(v: &IndexView<'a>) -> [&'a [u8]; 3] {
+    [
+        bytemuck::cast_slice(v.slots),
+        bytemuck::cast_slice(v.bloom),
+        v.records,
+    ]
 }
 
 /// Checksum of an index's body as it would be written; identifies a customers
@@ -278,15 +290,16 @@ pub fn write_to<W: Write>(index: &CustomerIndex, mut w: W) -> io::Result<()> {
         v.records.len() as u64,
         index.groups(),
         v.accounts,
+        v.bloom.len() as u64,
     ]
     .into_iter()
     .enumerate()
     {
         header[16 + 8 * i..24 + 8 * i].copy_from_slice(&n.to_le_bytes());
     }
-    header[48..56].copy_from_slice(&snapshot_id(index).to_le_bytes());
-    let hc = xxh3_64(&header[..56]);
-    header[56..64].copy_from_slice(&hc.to_le_bytes());
+    header[56..64].copy_from_slice(&snapshot_id(index).to_le_bytes());
+    let hc = xxh3_64(&header[..64]);
+    header[64..72].copy_from_slice(&hc.to_le_bytes());
     w.write_all(&header)?;
     for s in body_sections(&v) {
         w.write_all(s)?;
