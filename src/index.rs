@@ -241,21 +241,8 @@ impl<'a> IndexView<'a> {
     /// but every later hit then faults again, which measured 65% slower at 50M
     /// customers (BENCHMARKS.md).
     pub fn release_records(&self) {
-        #[cfg(unix)]
         if let Some((map, start)) = self.backing {
-            let start = start.div_ceil(4096) * 4096;
-            if map.len() > start {
-                // SAFETY: a read-only shared file mapping: MADV_DONTNEED only removes
-                // page-table entries, and any later read faults in the same bytes from
-                // the file. Slices borrowed from the map stay valid.
-                let _ = unsafe {
-                    map.unchecked_advise_range(
-                        memmap2::UncheckedAdvice::DontNeed,
-                        start,
-                        map.len() - start,
-                    )
-                };
-            }
+            crate::mapped::release(map, start..map.len());
         }
     }
 

@@ -49,6 +49,7 @@ pub mod index;
 pub mod job;
 pub mod lmx;
 pub mod login;
+pub mod mapped;
 pub mod parse;
 pub mod report;
 pub mod scan;

@@ -220,23 +220,7 @@ impl MappedIndex {
         while at < self.map.len() {
             let end = (at + PIECE).min(self.map.len());
             h.update(&self.map[at..end]);
-            #[cfg(unix)]
-            {
-                let start = at.div_ceil(4096) * 4096;
-                let stop = end / 4096 * 4096;
-                if stop > start {
-                    // SAFETY: a read-only shared file mapping: MADV_DONTNEED only unmaps
-                    // the pages, and any later read faults the same bytes back in from
-                    // the file. No reference into the range is invalidated.
-                    let _ = unsafe {
-                        self.map.unchecked_advise_range(
-                            memmap2::UncheckedAdvice::DontNeed,
-                            start,
-                            stop - start,
-                        )
-                    };
-                }
-            }
+            crate::mapped::release(&self.map, at..end);
             at = end;
         }
         if h.digest() == self.body_checksum {

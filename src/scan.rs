@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use crate::index::{AccountId, IndexView};
 use crate::login;
 use crate::parse::{self, CsvColumns, Parsed, SkipReason};
-use crate::source::{DumpFile, InputError, Shape};
+use crate::source::{Counted, DumpFile, InputError, Shape};
 
 /// Lines per lookup batch.
 pub const BATCH: usize = 16;
@@ -112,6 +112,14 @@ pub struct CandInfo {
     pub first: Sighting,
 }
 
+impl CandInfo {
+    /// Adds the sightings of the same candidate seen elsewhere.
+    fn absorb(&mut self, other: CandInfo) {
+        self.sightings += other.sightings;
+        self.first = self.first.min(other.first);
+    }
+}
+
 /// Distinct (account, password) candidates. The key is the [`AccountId`]
 /// (little-endian u64) followed by the password bytes. Never printed: `Debug` shows
 /// only a count.
@@ -135,14 +143,11 @@ impl Candidates {
         self.key.clear();
         self.key.extend_from_slice(&account.to_le_bytes());
         self.key.extend_from_slice(password);
+        let seen = CandInfo { sightings, first };
         match self.map.get_mut(&self.key[..]) {
-            Some(info) => {
-                info.sightings += sightings;
-                info.first = info.first.min(first);
-            }
+            Some(info) => info.absorb(seen),
             None => {
-                self.map
-                    .insert(self.key.as_slice().into(), CandInfo { sightings, first });
+                self.map.insert(self.key.as_slice().into(), seen);
             }
         }
     }
@@ -153,10 +158,7 @@ impl Candidates {
         for (k, mut v) in other.map {
             v.first.line += line_offset;
             match self.map.get_mut(&k) {
-                Some(info) => {
-                    info.sightings += v.sightings;
-                    info.first = info.first.min(v.first);
-                }
+                Some(info) => info.absorb(v),
                 None => {
                     self.map.insert(k, v);
                 }
@@ -365,7 +367,8 @@ fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
             }
             LineScanner::new(index, file).scan(bytes, &mut out);
             opts.advance(range.len());
-            release_pages(&map, range);
+            // A large dump must not pile up in resident memory (see `mapped`).
+            crate::mapped::release(&map, range);
         }
         Unit::MappedCsv { file, map } => {
             out.counters.bytes = map.len() as u64;
@@ -376,15 +379,12 @@ fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
             let counter = opts.progress.as_ref().map(|p| Arc::clone(&p.done));
             let scanned = dump.with_stream(counter, |reader| {
                 out.counters.files = 1;
-                let mut reader = CountingReader {
-                    inner: reader,
-                    count: 0,
-                };
+                let mut reader = Counted::new(reader, None);
                 match dump.shape {
                     Shape::Lines => scan_stream(&mut reader, index, file, opts, &mut out),
                     Shape::Csv => scan_csv(&mut reader, index, file, opts, &mut out),
                 }
-                out.counters.bytes = reader.count;
+                out.counters.bytes = reader.count();
             });
             if let Err(e) = scanned {
                 out.error = Some(e.to_string());
@@ -394,45 +394,11 @@ fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
     out
 }
 
-/// Drops the page-table entries of a scanned chunk so a large dump does not pile up
-/// in the process's resident memory (the pages stay in the page cache).
-#[cfg(unix)]
-fn release_pages(map: &Mmap, range: Range<usize>) {
-    const PAGE: usize = 4096;
-    let start = range.start.div_ceil(PAGE) * PAGE;
-    let end = range.end / PAGE * PAGE;
-    if end > start {
-        // SAFETY: `map` is a read-only, shared mapping of a file. MADV_DONTNEED on it
-        // only unmaps the pages: a later read faults them back in from the file with
-        // the same contents, so no data can be lost or changed, and nothing borrowed
-        // from this range outlives the scan of the chunk anyway.
-        let _ = unsafe {
-            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
-        };
-    }
-}
-
-#[cfg(not(unix))]
-fn release_pages(_: &Mmap, _: Range<usize>) {}
-
-struct CountingReader<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
 /// Reads a stream block by block, scanning the complete lines of each block. A line
 /// longer than [`parse::MAX_LINE`] is dropped as it streams past (counted as
 /// too long) so no input can make the buffer grow without bound.
 fn scan_stream<R: Read>(
-    reader: &mut CountingReader<R>,
+    reader: &mut Counted<R>,
     index: IndexView<'_>,
     file: u32,
     opts: &ScanOptions,
@@ -491,7 +457,7 @@ fn scan_stream<R: Read>(
 
 /// Reads until `buf` is full or the stream ends; a read error is recorded in `out`
 /// (what was read before it is kept).
-fn read_full<R: Read>(reader: &mut CountingReader<R>, buf: &mut [u8], out: &mut UnitOut) -> usize {
+fn read_full<R: Read>(reader: &mut Counted<R>, buf: &mut [u8], out: &mut UnitOut) -> usize {
     let mut n = 0;
     while n < buf.len() {
         match reader.read(&mut buf[n..]) {
@@ -499,7 +465,7 @@ fn read_full<R: Read>(reader: &mut CountingReader<R>, buf: &mut [u8], out: &mut 
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                out.error = Some(format!("read error after {} bytes: {e}", reader.count));
+                out.error = Some(format!("read error after {} bytes: {e}", reader.count()));
                 break;
             }
         }

@@ -122,22 +122,34 @@ pub fn is_zip(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with(".zip")
 }
 
-/// A reader that adds what it reads to a shared counter (progress of on-disk bytes).
+/// A reader that counts the bytes it reads, and adds them to a shared counter too
+/// if given one (progress of on-disk bytes).
 pub struct Counted<R> {
     inner: R,
+    count: u64,
     counter: Option<std::sync::Arc<AtomicU64>>,
 }
 
 impl<R> Counted<R> {
     /// Wraps `inner`; `counter` may be `None`.
     pub fn new(inner: R, counter: Option<std::sync::Arc<AtomicU64>>) -> Self {
-        Counted { inner, counter }
+        Counted {
+            inner,
+            count: 0,
+            counter,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn count(&self) -> u64 {
+        self.count
     }
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.count += n as u64;
         if let Some(c) = &self.counter {
             c.fetch_add(n as u64, Ordering::Relaxed);
         }

@@ -60,24 +60,26 @@ fn setup() -> tempfile::TempDir {
     dir
 }
 
+/// Scans the flood for ids, with `--review review.ndjson --stats stats.json` and
+/// `extra` flags.
+fn scan_flood(d: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec!["--customers", "customers.csv", "--format", "ids"];
+    args.extend_from_slice(extra);
+    args.extend([
+        "--review",
+        "review.ndjson",
+        "--stats",
+        "stats.json",
+        "dumps",
+    ]);
+    scan(d, &args)
+}
+
 #[test]
 fn flood_is_bounded_by_the_budget_and_reviewed() {
     let dir = setup();
     let d = dir.path();
-    let run = scan(
-        d,
-        &[
-            "--customers",
-            "customers.csv",
-            "--format",
-            "ids",
-            "--review",
-            "review.ndjson",
-            "--stats",
-            "stats.json",
-            "dumps",
-        ],
-    );
+    let run = scan_flood(d, &[]);
     run.expect_code(0);
 
     // Every leaked account is found, and only those.
@@ -152,22 +154,7 @@ fn flood_ndjson_reset_list_has_sightings_and_first_seen_of_real_password() {
 fn flood_larger_budget_checks_everything_and_clears_review() {
     let dir = setup();
     let d = dir.path();
-    let run = scan(
-        d,
-        &[
-            "--customers",
-            "customers.csv",
-            "--format",
-            "ids",
-            "--max-checks",
-            "1000",
-            "--review",
-            "review.ndjson",
-            "--stats",
-            "stats.json",
-            "dumps",
-        ],
-    );
+    let run = scan_flood(d, &["--max-checks", "1000"]);
     run.expect_code(0);
     assert_eq!(run.stdout.lines().count(), LEAKED);
     assert_eq!(
