@@ -107,7 +107,7 @@ fn bench_normalize(c: &mut Criterion) {
     let bytes: usize = logins.iter().map(String::len).sum();
     let mut g = c.benchmark_group("login");
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("normalize+xxh3", |b| {
+    g.bench_function("normalize+hash", |b| {
         let mut buf = Vec::with_capacity(128);
         b.iter(|| {
             let mut acc = 0u64;

@@ -1,6 +1,8 @@
 //! Password verification of the scan's candidates, in parallel and under a budget.
 //!
-//! Owns deciding which candidates get verified and in what order. Every distinct
+//! Owns confirming the scan's candidate logins against the index's records (the
+//! scan reads only its filter and slot table) and deciding which candidates get
+//! verified and in what order. Every distinct
 //! (account, password) is verified at most once per run. Fast schemes (the SHA-1
 //! family, NT) are verified for every candidate. Slow schemes (bcrypt, argon2, PBKDF2,
 //! sha-crypt) get at most [`CheckOptions::max_checks`] distinct passwords per account,
@@ -11,8 +13,8 @@
 
 use rayon::prelude::*;
 
+use crate::candidates::{Candidate, Candidates, Sighting};
 use crate::index::{AccountId, IndexView};
-use crate::scan::{CandInfo, Candidates, Sighting};
 use crate::verify;
 
 /// Accounts verified between two releases of a mapped index's resident records.
@@ -71,6 +73,97 @@ pub struct CheckOutcome {
     pub verifications: u64,
     /// Accounts with at least one candidate.
     pub accounts_with_candidates: u64,
+    /// Distinct (account, password) candidates.
+    pub candidates: u64,
+    /// Dump pairs whose login belongs to a customer (confirmed against the index).
+    pub login_hits: u64,
+}
+
+impl CheckOutcome {
+    fn absorb(&mut self, mut o: CheckOutcome) {
+        self.findings.append(&mut o.findings);
+        self.reviews.append(&mut o.reviews);
+        self.verifications += o.verifications;
+        self.accounts_with_candidates += o.accounts_with_candidates;
+        self.candidates += o.candidates;
+        self.login_hits += o.login_hits;
+    }
+}
+
+/// Confirms each candidate login against the index, then verifies the candidates of
+/// every account it names.
+///
+/// Logins are taken in hash order, which is the order of the index's records, so a
+/// mapped index is read front to back and each batch's pages are released behind it.
+pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) -> CheckOutcome {
+    let all = candidates.distinct();
+    let logins: Vec<&[Candidate<'_>]> = all
+        .chunk_by(|a, b| a.hash == b.hash && a.login == b.login)
+        .collect();
+    // In batches, releasing the records a mapped index faulted in after each one (see
+    // `IndexView::release_records`).
+    let mut out = CheckOutcome::default();
+    for batch in logins.chunks(CHECK_BATCH) {
+        let part = batch
+            .par_iter()
+            .fold(CheckOutcome::default, |mut acc, cands| {
+                check_login(index, cands, opts, &mut acc);
+                acc
+            })
+            .reduce(CheckOutcome::default, |mut a, b| {
+                a.absorb(b);
+                a
+            });
+        out.absorb(part);
+        index.release_records();
+    }
+    // Threads finish in any order; the lists are put in index order.
+    out.findings.par_sort_unstable_by_key(|f| f.account);
+    out.reviews.par_sort_unstable_by_key(|r| r.account);
+    out
+}
+
+/// Looks one login up and checks each of its accounts. A login the index does not
+/// hold after all (a fingerprint collision in the scan) is dropped here.
+fn check_login(
+    index: IndexView<'_>,
+    cands: &[Candidate<'_>],
+    opts: CheckOptions,
+    out: &mut CheckOutcome,
+) {
+    let (hash, login) = (cands[0].hash, cands[0].login);
+    // Per login: most-sighted first, then first seen; the password bytes only break
+    // exact ties so the order (and the result) is the same on every run.
+    let mut ordered;
+    let cands = if cands.len() > 1 {
+        ordered = cands.to_vec();
+        ordered.sort_unstable_by(|a, b| {
+            b.info
+                .sightings
+                .cmp(&a.info.sightings)
+                .then_with(|| a.info.first.cmp(&b.info.first))
+                .then_with(|| a.password.cmp(b.password))
+        });
+        &ordered[..]
+    } else {
+        cands
+    };
+    let mut scratch = Vec::new();
+    let Some(group) = index.lookup(hash, login, &mut scratch) else {
+        return;
+    };
+    out.login_hits += cands.iter().map(|c| c.info.sightings).sum::<u64>();
+    for account in group.accounts() {
+        out.accounts_with_candidates += 1;
+        out.candidates += cands.len() as u64;
+        let (verdict, verifications) = check_account(index, account, cands, opts);
+        out.verifications += verifications;
+        match verdict {
+            Verdict::Found(f) => out.findings.push(f),
+            Verdict::Review(r) => out.reviews.push(r),
+            Verdict::Clear => {}
+        }
+    }
 }
 
 enum Verdict {
@@ -79,50 +172,12 @@ enum Verdict {
     Clear,
 }
 
-/// Verifies the candidates of every account.
-pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) -> CheckOutcome {
-    let mut all: Vec<(AccountId, &[u8], CandInfo)> = candidates.iter().collect();
-    // Per account: most-sighted first, then first seen; the password bytes only break
-    // exact ties so the order (and the result) is the same on every run.
-    all.par_sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| b.2.sightings.cmp(&a.2.sightings))
-            .then_with(|| a.2.first.cmp(&b.2.first))
-            .then_with(|| a.1.cmp(b.1))
-    });
-    let groups: Vec<&[(AccountId, &[u8], CandInfo)]> = all.chunk_by(|a, b| a.0 == b.0).collect();
-    // In batches, releasing the records a mapped index faulted in after each one (see
-    // `IndexView::release_records`).
-    let mut results: Vec<(Verdict, u64)> = Vec::with_capacity(groups.len());
-    for batch in groups.chunks(CHECK_BATCH) {
-        results.par_extend(
-            batch
-                .par_iter()
-                .map(|cands| check_account(index, cands, opts)),
-        );
-        index.release_records();
-    }
-    let mut out = CheckOutcome {
-        accounts_with_candidates: groups.len() as u64,
-        ..CheckOutcome::default()
-    };
-    for (verdict, verifications) in results {
-        out.verifications += verifications;
-        match verdict {
-            Verdict::Found(f) => out.findings.push(f),
-            Verdict::Review(r) => out.reviews.push(r),
-            Verdict::Clear => {}
-        }
-    }
-    out
-}
-
 fn check_account(
     index: IndexView<'_>,
-    cands: &[(AccountId, &[u8], CandInfo)],
+    account: AccountId,
+    cands: &[Candidate<'_>],
     opts: CheckOptions,
 ) -> (Verdict, u64) {
-    let account = cands[0].0;
     let Some(acct) = index.account(account) else {
         return (Verdict::Clear, 0);
     };
@@ -130,9 +185,10 @@ fn check_account(
     let budget = if slow { opts.max_checks } else { usize::MAX };
     let mut checked = 0u64;
     let mut found: Option<Finding> = None;
-    for (_, password, info) in cands.iter().take(budget) {
+    for c in cands.iter().take(budget) {
+        let info = c.info;
         checked += 1;
-        if verify::verify(acct.scheme, acct.hash, password) {
+        if verify::verify(acct.scheme, acct.hash, c.password) {
             let f = found.get_or_insert(Finding {
                 account,
                 sightings: 0,
@@ -151,9 +207,53 @@ fn check_account(
             account,
             candidates: cands.len() as u64,
             checked,
-            sightings: cands.iter().map(|c| c.2.sightings).sum(),
+            sightings: cands.iter().map(|c| c.info.sightings).sum(),
         }),
         None => Verdict::Clear,
     };
     (verdict, checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::candidates::Sighting;
+    use crate::index::IndexBuilder;
+    use crate::login;
+    use crate::verify::{fast, parse_stored};
+
+    fn sha1_hex(pw: &str) -> String {
+        fast::sha1(pw.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    #[test]
+    fn a_candidate_whose_login_the_index_lacks_is_dropped_uncounted() {
+        let mut b = IndexBuilder::new();
+        b.add("a1", "alice@x.io", &parse_stored(&sha1_hex("pw")).unwrap())
+            .unwrap();
+        let index = b.build().unwrap();
+        let (_, alice) = login::normalize_and_hash(b"alice@x.io");
+        let seen = Sighting { file: 0, line: 1 };
+        let mut c = Candidates::default();
+        // What a fingerprint collision in the scan would record: alice's hash with
+        // another login's bytes, and the right password.
+        c.add(alice, b"mallory@x.io", b"pw", 3, seen);
+        let out = check(index.view(), &c, CheckOptions::default());
+        assert!(out.findings.is_empty());
+        assert_eq!(
+            (out.login_hits, out.candidates, out.verifications),
+            (0, 0, 0)
+        );
+
+        c.add(alice, b"alice@x.io", b"pw", 2, seen);
+        let out = check(index.view(), &c, CheckOptions::default());
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(
+            (out.login_hits, out.candidates, out.verifications),
+            (2, 1, 1)
+        );
+    }
 }

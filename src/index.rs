@@ -6,7 +6,7 @@
 //!
 //! * `slots`: an open-addressing table of `u64` (linear probing, power-of-two size,
 //!   load at most 0.8). A slot is `fingerprint << 40 | (offset / 8 + 1)`, 0 when empty:
-//!   the probe starts at the low bits of the login's xxh3 hash, the fingerprint is its
+//!   the probe starts at the low bits of the login's hash ([`login::hash_normalized`]), the fingerprint is its
 //!   top 24 bits, the offset points at the login's group in `records`. 8 bytes a
 //!   slot, so a miss (most dump lines) usually costs one cache line.
 //! * `bloom`: a register-blocked Bloom filter over the login hashes, 8 bits a login
@@ -166,6 +166,35 @@ impl<'a> IndexView<'a> {
         }
         let (word, mask) = bloom_key(hash, self.bloom.len());
         self.bloom[word] & mask == mask
+    }
+
+    /// Whether a login with this hash may be in the index: its Bloom bits are set and
+    /// a slot on its probe chain carries its fingerprint. Reads only the filter and
+    /// the slot table, never the records, so the scan can call it for every line of a
+    /// dump without faulting in a mapped index's records; a `true` is confirmed later
+    /// with [`IndexView::lookup`]. With a 24-bit fingerprint, a `true` for a login
+    /// the index does not hold is rare (about one in 10^7 lines that pass the filter).
+    #[inline]
+    pub fn may_hold(&self, hash: u64) -> bool {
+        let n = self.slots.len();
+        if n == 0 || !self.may_contain(hash) {
+            return false;
+        }
+        let mask = n - 1;
+        let fp = hash >> OFF_BITS;
+        let mut i = (hash as usize) & mask;
+        // At most `n` probes even in a corrupt table with no empty slot.
+        for _ in 0..n {
+            let slot = self.slots[i];
+            if slot == 0 {
+                return false;
+            }
+            if slot >> OFF_BITS == fp {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+        false
     }
 
     /// The accounts whose normalised login is `norm` (with `hash` its

@@ -147,7 +147,8 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
 
     let mut summary = Summary::from_counters(&scanned.counters);
     summary.files_skipped_seen = incremental.as_ref().map_or(0, |i| i.skipped);
-    summary.candidates = scanned.candidates.len() as u64;
+    summary.login_hits = checked.login_hits;
+    summary.candidates = checked.candidates;
     summary.verifications = checked.verifications;
     summary.accounts_to_reset = resets.len() as u64;
     summary.accounts_for_review = reviews.len() as u64;

@@ -15,7 +15,7 @@
 //! | dump sources (mmap, stream, stdin, gzip/zstd/bzip2/xz, zip) | [`source`] |
 //! | incremental runs (`--state`) | [`state`] |
 //! | line parsing | [`parse`] |
-//! | the parallel scan | [`scan`] |
+//! | the parallel scan | [`scan`], its findings: [`candidates`] |
 //! | password verification | [`verify`] (schemes), [`check`] (budget, parallel) |
 //! | reports and statistics | [`report`], [`stats`] |
 //! | a whole run | [`job`] |
@@ -43,6 +43,7 @@
 
 #![deny(missing_docs)]
 
+pub mod candidates;
 pub mod check;
 pub mod customers;
 pub mod index;

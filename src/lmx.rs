@@ -8,7 +8,7 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic "LMXINDEX"
-//! 8       4     format version (1)
+//! 8       4     format version ([`VERSION`])
 //! 12      4     header length (64)
 //! 16      8     slot count (a power of two)
 //! 24      8     records length in bytes (a multiple of 8)
@@ -37,8 +37,9 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 use crate::index::{CustomerIndex, IndexView};
 
 const MAGIC: &[u8; 8] = b"LMXINDEX";
-/// The format version this build reads and writes (2: the Bloom filter).
-pub const VERSION: u32 = 2;
+/// The format version this build reads and writes (2: the Bloom filter; 3: the
+/// word-at-a-time login hash of [`crate::login::hash_normalized`]).
+pub const VERSION: u32 = 3;
 const HEADER_LEN: usize = 72;
 
 /// Why an index file was refused.

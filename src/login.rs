@@ -3,10 +3,9 @@
 //! Owns the one function that both sides of the match go through: logins from the
 //! customers file and logins parsed from dumps are normalised the same way (surrounding
 //! whitespace trimmed, compared case-insensitively: an ASCII fast path, Unicode
-//! lowercase for the rest) and then hashed with xxh3 for the customer index.
+//! lowercase for the rest) and then hashed for the customer index
+//! with a fixed word-at-a-time hash that lowercases ASCII as it reads.
 //! It does not decide what a login *is* in a dump line; that is [`crate::parse`].
-
-use xxhash_rust::xxh3::xxh3_64;
 
 /// Normalises `raw` into `buf` (cleared first) and returns the normalised bytes.
 ///
@@ -52,17 +51,6 @@ fn normalize_append(raw: &[u8], buf: &mut Vec<u8>) -> usize {
 /// profiling showed costing a fifth of the scan.
 #[inline]
 fn lower_ascii_into(src: &[u8], dst: &mut [u8]) -> bool {
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    /// Lowercases 8 bytes: 0x20 is added where `'A' <= b <= 'Z'`. Bytes with the high
-    /// bit set are masked out of the test so they cannot carry into neighbours.
-    #[inline]
-    fn lower8(w: u64) -> u64 {
-        let low = w & !HI;
-        let ge_a = low + ONES * (0x80 - b'A' as u64);
-        let gt_z = low + ONES * (0x80 - b'Z' as u64 - 1);
-        w | ((ge_a & !gt_z & !w & HI) >> 2)
-    }
     let mut seen = 0u64;
     let mut d = dst.chunks_exact_mut(8);
     let mut s = src.chunks_exact(8);
@@ -79,26 +67,99 @@ fn lower_ascii_into(src: &[u8], dst: &mut [u8]) -> bool {
 }
 
 /// Hashes an already normalised login for the customer index.
+///
+/// The hash is part of the `.lmx` format ([`crate::lmx`]): changing it changes the
+/// format version.
 #[inline]
 pub fn hash_normalized(normalized: &[u8]) -> u64 {
-    xxh3_64(normalized)
+    word_hash::<false>(normalized).0
 }
 
-/// The hash of `raw`'s normalised form, without keeping the normalised bytes: a
-/// short ASCII login (nearly all of them) is normalised in a stack buffer; anything
-/// else goes through [`normalize`] with `scratch`.
+/// The hash of `raw`'s normalised form, without keeping the normalised bytes.
+///
+/// A login that is ASCII after trimming (nearly all of them) is hashed straight from
+/// the dump's bytes, lowercased word by word in registers: no copy, no buffer.
+/// Anything else goes through [`normalize`] with `scratch`.
 #[inline]
 pub fn hash_login(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
-    const STACK: usize = 128;
-    let trimmed = raw.trim_ascii();
-    if trimmed.len() <= STACK {
-        let mut buf = [0u8; STACK];
-        let buf = &mut buf[..trimmed.len()];
-        if lower_ascii_into(trimmed, buf) {
-            return hash_normalized(buf);
-        }
+    let (hash, ascii) = word_hash::<true>(raw.trim_ascii());
+    if ascii {
+        return hash;
     }
     hash_normalized(normalize(raw, scratch))
+}
+
+/// The login hash: a 16-bytes-a-round folded-multiply hash in the style of wyhash
+/// and foldhash, with fixed constants (it is stored on disk). With `LOWER`, ASCII
+/// letters are lowercased in each word before mixing, so
+/// `word_hash::<true>(s) == word_hash::<false>(lowercase(s))` for ASCII `s`; the
+/// second result says whether `s` was all ASCII.
+///
+/// Hand-written because it is the scan's per-line cost: hashing the dump's bytes
+/// without first copying them lowercased is what pays (BENCHMARKS.md).
+#[inline(always)]
+fn word_hash<const LOWER: bool>(s: &[u8]) -> (u64, bool) {
+    const K: [u64; 4] = [
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    ];
+    #[inline(always)]
+    fn mix(a: u64, b: u64) -> u64 {
+        let r = u128::from(a) * u128::from(b);
+        (r as u64) ^ ((r >> 64) as u64)
+    }
+    #[inline(always)]
+    fn word(s: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(s[at..at + 8].try_into().unwrap())
+    }
+    #[inline(always)]
+    fn half(s: &[u8], at: usize) -> u64 {
+        u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()))
+    }
+    let lower = |w: u64| if LOWER { lower8(w) } else { w };
+    let len = s.len();
+    let mut h = K[0] ^ (len as u64).wrapping_mul(K[1]);
+    let mut seen = 0u64;
+    let (a, b) = if len <= 16 {
+        if len >= 8 {
+            (word(s, 0), word(s, len - 8))
+        } else if len >= 4 {
+            (half(s, 0), half(s, len - 4))
+        } else if len > 0 {
+            let w = u64::from(s[0]) | u64::from(s[len / 2]) << 8 | u64::from(s[len - 1]) << 16;
+            (w, 0)
+        } else {
+            (0, 0)
+        }
+    } else {
+        let mut i = 0;
+        while i + 16 < len {
+            let (a, b) = (word(s, i), word(s, i + 8));
+            seen |= a | b;
+            h = mix(lower(a) ^ K[2], lower(b) ^ h);
+            i += 16;
+        }
+        (word(s, len - 16), word(s, len - 8))
+    };
+    seen |= a | b;
+    h = mix(lower(a) ^ K[3], lower(b) ^ h);
+    (mix(h ^ K[1], K[2] ^ len as u64), seen & HI == 0)
+}
+
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Lowercases the ASCII letters of 8 bytes: 0x20 is added where `'A' <= b <= 'Z'`.
+/// Bytes with the high bit set are masked out of the test so they cannot carry into
+/// neighbours (and are left as they are).
+#[inline(always)]
+fn lower8(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low = w & !HI;
+    let ge_a = low + ONES * (0x80 - b'A' as u64);
+    let gt_z = low + ONES * (0x80 - b'Z' as u64 - 1);
+    w | ((ge_a & !gt_z & !w & HI) >> 2)
 }
 
 /// Normalises and hashes in one call, for code off the hot path.
@@ -169,6 +230,46 @@ mod tests {
         ] {
             let (_, h) = normalize_and_hash(raw);
             assert_eq!(hash_login(raw, &mut Vec::new()), h);
+        }
+    }
+
+    #[test]
+    fn hash_covers_every_byte_and_the_length() {
+        // Each length class of `word_hash` (0, 1-3, 4-7, 8-16, and the 16-byte rounds)
+        // must see every byte: changing any one byte changes the hash.
+        for len in 0..70usize {
+            let base: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let h = hash_normalized(&base);
+            let longer = [&base[..], b"a"].concat();
+            assert_ne!(h, hash_normalized(&longer), "len {len}");
+            for i in 0..len {
+                let mut other = base.clone();
+                other[i] = b'0';
+                assert_ne!(h, hash_normalized(&other), "len {len}, byte {i}");
+            }
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// The in-register path (`hash_login` on raw dump bytes) agrees with the
+            /// customers' side (normalise, then hash) on any input.
+            #[test]
+            fn hash_login_agrees_with_normalize_then_hash(raw in proptest::collection::vec(
+                prop_oneof![
+                    8 => proptest::sample::select(b"aZ@._- \t09Mx".to_vec()),
+                    1 => any::<u8>(),
+                ],
+                0..80,
+            )) {
+                let (_, h) = normalize_and_hash(&raw);
+                prop_assert_eq!(hash_login(&raw, &mut Vec::new()), h);
+            }
         }
     }
 

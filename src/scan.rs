@@ -12,11 +12,12 @@
 //! or apply the full rules ([`crate::parse`]), hash the normalised login (on the
 //! stack for short ASCII logins), and probe the [`IndexView`]. Probes are pipelined
 //! over two batches of [`BATCH`] lines so every slot is prefetched a whole batch before
-//! it is read. No heap allocation per line; only a login hit records its candidate
-//! password (deduplicated per account and password, with its sightings and first
-//! sighting).
+//! it is read. No heap allocation per line; only a login the index may hold records
+//! its candidate password (deduplicated per login and password, with its sightings
+//! and first sighting).
 //!
-//! It does not verify passwords ([`crate::check`]).
+//! The scan reads only the index's Bloom filter and slot table, never its records:
+//! it does not confirm logins or verify passwords ([`crate::check`] does both).
 
 use std::borrow::Cow;
 use std::io::{self, Read};
@@ -27,7 +28,8 @@ use std::sync::Arc;
 use memmap2::Mmap;
 use rayon::prelude::*;
 
-use crate::index::{AccountId, IndexView};
+use crate::candidates::{Candidates, Sighting};
+use crate::index::IndexView;
 use crate::login;
 use crate::parse::{self, CsvColumns, Parsed, SkipReason};
 use crate::source::{Counted, DumpFile, InputError, Shape};
@@ -93,98 +95,6 @@ impl Default for ScanOptions {
     }
 }
 
-/// Where a line was seen: file number (position in the run's sorted file list) and
-/// 1-based line. Ordered by file, then line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Sighting {
-    /// Index into [`ScanOutput::files`].
-    pub file: u32,
-    /// 1-based line (for CSV, the line the record starts on).
-    pub line: u64,
-}
-
-/// What is known about one candidate (account, password).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CandInfo {
-    /// Lines carrying this login and password.
-    pub sightings: u64,
-    /// The earliest such line.
-    pub first: Sighting,
-}
-
-impl CandInfo {
-    /// Adds the sightings of the same candidate seen elsewhere.
-    fn absorb(&mut self, other: CandInfo) {
-        self.sightings += other.sightings;
-        self.first = self.first.min(other.first);
-    }
-}
-
-/// Distinct (account, password) candidates. The key is the [`AccountId`]
-/// (little-endian u64) followed by the password bytes. Never printed: `Debug` shows
-/// only a count.
-///
-/// The map's hasher is foldhash with a per-process random seed: fast on the short
-/// keys, and a dump cannot choose passwords that collide in it.
-#[derive(Default)]
-pub struct Candidates {
-    map: foldhash::HashMap<Box<[u8]>, CandInfo>,
-    key: Vec<u8>,
-}
-
-impl std::fmt::Debug for Candidates {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Candidates({} distinct)", self.map.len())
-    }
-}
-
-impl Candidates {
-    fn add(&mut self, account: AccountId, password: &[u8], sightings: u64, first: Sighting) {
-        self.key.clear();
-        self.key.extend_from_slice(&account.to_le_bytes());
-        self.key.extend_from_slice(password);
-        let seen = CandInfo { sightings, first };
-        match self.map.get_mut(&self.key[..]) {
-            Some(info) => info.absorb(seen),
-            None => {
-                self.map.insert(self.key.as_slice().into(), seen);
-            }
-        }
-    }
-
-    /// Merges another set whose line numbers are `line_offset` short.
-    fn merge(&mut self, other: Candidates, line_offset: u64) {
-        self.map.reserve(other.map.len());
-        for (k, mut v) in other.map {
-            v.first.line += line_offset;
-            match self.map.get_mut(&k) {
-                Some(info) => info.absorb(v),
-                None => {
-                    self.map.insert(k, v);
-                }
-            }
-        }
-    }
-
-    /// Number of distinct candidates.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// Every candidate as (account, password, info), in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (AccountId, &[u8], CandInfo)> + '_ {
-        self.map.iter().map(|(k, v)| {
-            let (acct, pw) = k.split_at(8);
-            (u64::from_le_bytes(acct.try_into().unwrap()), pw, *v)
-        })
-    }
-}
-
 /// Counters of a scan.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -196,8 +106,6 @@ pub struct Counters {
     pub lines: u64,
     /// Lines that gave a credential pair.
     pub pairs: u64,
-    /// Pairs whose login belongs to a customer.
-    pub login_hits: u64,
     /// Skipped lines, by [`SkipReason::index`].
     pub skipped: [u64; SkipReason::COUNT],
 }
@@ -208,7 +116,6 @@ impl Counters {
         self.bytes += o.bytes;
         self.lines += o.lines;
         self.pairs += o.pairs;
-        self.login_hits += o.login_hits;
         for (a, b) in self.skipped.iter_mut().zip(o.skipped) {
             *a += b;
         }
@@ -282,7 +189,7 @@ pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> Sca
             .collect();
         for (file, r) in results {
             let f = file as usize;
-            out.candidates.merge(r.candidates, file_lines[f]);
+            out.candidates.append(r.candidates, file_lines[f]);
             file_lines[f] += r.counters.lines;
             out.counters.add(&r.counters);
             if let Some(message) = r.error {
@@ -542,8 +449,6 @@ struct LineScanner<'i> {
     /// Lines seen so far in this unit.
     line: u64,
     norm: Vec<u8>,
-    /// Scratch for the index's login confirmation.
-    confirm: Vec<u8>,
 }
 
 impl<'i> LineScanner<'i> {
@@ -553,7 +458,6 @@ impl<'i> LineScanner<'i> {
             file,
             line: 0,
             norm: Vec::with_capacity(256),
-            confirm: Vec::with_capacity(256),
         }
     }
 
@@ -629,29 +533,17 @@ impl<'i> LineScanner<'i> {
         self.record(hash, login, password, line, out);
     }
 
-    /// Probes for one login and records a hit. The login is normalised again only
-    /// when the hash matched, to confirm it byte for byte.
+    /// Probes for one login and records it as a candidate if the index may hold it.
+    /// The login is normalised only then; [`crate::check`] confirms it.
     #[inline(always)]
     fn record(&mut self, hash: u64, login: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
-        let index = self.index;
-        let (norm, confirm) = (&mut self.norm, &mut self.confirm);
-        let mut normalized = false;
-        let group = index.lookup_by(hash, |registered| {
-            if !normalized {
-                login::normalize(login, norm);
-                normalized = true;
-            }
-            login::normalize(registered.as_bytes(), confirm) == &norm[..]
-        });
-        if let Some(group) = group {
-            out.counters.login_hits += 1;
+        if self.index.may_hold(hash) {
             let seen = Sighting {
                 file: self.file,
                 line,
             };
-            for account in group.accounts() {
-                out.candidates.add(account, password, 1, seen);
-            }
+            let norm = login::normalize(login, &mut self.norm);
+            out.candidates.add(hash, norm, password, 1, seen);
         }
     }
 }
@@ -677,6 +569,7 @@ mod tests {
 
     mod props {
         use super::*;
+        use crate::candidates::CandInfo;
         use crate::index::IndexBuilder;
         use crate::verify::parse_stored;
         use proptest::prelude::*;
@@ -692,10 +585,12 @@ mod tests {
             newlines + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
         }
 
-        fn candidates_sorted(c: &Candidates) -> Vec<(AccountId, Vec<u8>, CandInfo)> {
-            let mut v: Vec<_> = c.iter().map(|(a, p, i)| (a, p.to_vec(), i)).collect();
-            v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-            v
+        /// The distinct candidates, in [`Candidates::distinct`]'s canonical order.
+        fn candidates_sorted(c: &Candidates) -> Vec<(Vec<u8>, Vec<u8>, CandInfo)> {
+            c.distinct()
+                .iter()
+                .map(|c| (c.login.to_vec(), c.password.to_vec(), c.info))
+                .collect()
         }
 
         proptest! {
@@ -735,7 +630,7 @@ mod tests {
                 let mut offset = 0;
                 for r in split_chunks(&bytes, chunk) {
                     let part = scan_bytes(&bytes[r], v);
-                    merged.merge(part.candidates, offset);
+                    merged.append(part.candidates, offset);
                     offset += part.counters.lines;
                     total.add(&part.counters);
                 }

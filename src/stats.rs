@@ -66,7 +66,8 @@ pub struct Phases {
 }
 
 impl Summary {
-    /// Fills the scan counters; the rest is set by the caller.
+    /// Fills the scan counters; the rest (login hits included, which verification
+    /// confirms) is set by the caller.
     pub fn from_counters(c: &Counters) -> Summary {
         Summary {
             files: c.files,
@@ -79,7 +80,7 @@ impl Summary {
                 .map(|r| (r.name(), c.skipped[r.index()]))
                 .collect(),
             skipped_total: c.skipped_total(),
-            login_hits: c.login_hits,
+            login_hits: 0,
             candidates: 0,
             verifications: 0,
             accounts_to_reset: 0,
