@@ -14,6 +14,8 @@
 
 use std::hash::{BuildHasher, Hasher};
 
+use crate::index::Hint;
+
 /// Where a line was seen: file number (position in the run's sorted file list) and
 /// 1-based line. Ordered by file, then line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,6 +48,8 @@ impl CandInfo {
 pub struct Candidate<'a> {
     /// [`crate::login::hash_normalized`] of `login`.
     pub hash: u64,
+    /// Where the scan found the login's fingerprint in the index.
+    pub hint: Hint,
     /// The normalised login.
     pub login: &'a [u8],
     /// The password as it appeared.
@@ -58,6 +62,7 @@ pub struct Candidate<'a> {
 #[derive(Clone, Copy)]
 struct Entry {
     hash: u64,
+    hint: Hint,
     at: usize,
     login_len: u32,
     password_len: u32,
@@ -100,19 +105,19 @@ impl std::fmt::Debug for Candidates {
 
 impl Candidates {
     /// Records `sightings` lines carrying `login` (normalised, with `hash` its
-    /// [`crate::login::hash_normalized`]) and `password`, the first at `first`.
+    /// [`crate::login::hash_normalized`] and `hint` what the index's
+    /// [`IndexView::may_hold`](crate::index::IndexView::may_hold) said) and
+    /// `password`, the first at `first`.
     pub fn add(
         &mut self,
         hash: u64,
+        hint: Hint,
         login: &[u8],
         password: &[u8],
         sightings: u64,
         first: Sighting,
     ) {
-        self.add_info(hash, login, password, CandInfo { sightings, first });
-    }
-
-    fn add_info(&mut self, hash: u64, login: &[u8], password: &[u8], info: CandInfo) {
+        let info = CandInfo { sightings, first };
         let key = {
             let mut h = self.hasher.build_hasher();
             h.write_u64(hash);
@@ -131,6 +136,7 @@ impl Candidates {
         let i = self.entries.len();
         self.entries.push(Entry {
             hash,
+            hint,
             at: self.bytes.len(),
             login_len: login.len() as u32,
             password_len: password.len() as u32,
@@ -201,6 +207,7 @@ impl Candidates {
         let bytes = &self.bytes;
         self.entries.iter().map(move |e| Candidate {
             hash: e.hash,
+            hint: e.hint,
             login: e.login(bytes),
             password: e.password(bytes),
             info: e.info,
@@ -219,11 +226,11 @@ mod tests {
     #[test]
     fn same_login_and_password_are_one_candidate() {
         let mut c = Candidates::default();
-        c.add(1, b"a@x", b"pw", 1, seen(5));
-        c.add(1, b"a@x", b"pw", 1, seen(3));
-        c.add(1, b"a@x", b"pw2", 1, seen(4));
+        c.add(1, Hint(0), b"a@x", b"pw", 1, seen(5));
+        c.add(1, Hint(0), b"a@x", b"pw", 1, seen(3));
+        c.add(1, Hint(0), b"a@x", b"pw2", 1, seen(4));
         // Same login hash, different login (a collision) stays apart.
-        c.add(1, b"b@x", b"pw", 1, seen(6));
+        c.add(1, Hint(0), b"b@x", b"pw", 1, seen(6));
         let all: Vec<_> = c.iter().map(|c| (c.login, c.password, c.info)).collect();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].0, b"a@x");
@@ -240,10 +247,10 @@ mod tests {
     #[test]
     fn append_offsets_lines_and_distinct_merges() {
         let mut a = Candidates::default();
-        a.add(1, b"a@x", b"pw", 1, seen(5));
+        a.add(1, Hint(0), b"a@x", b"pw", 1, seen(5));
         let mut b = Candidates::default();
-        b.add(2, b"c@x", b"p", 1, seen(2));
-        b.add(1, b"a@x", b"pw", 2, seen(1));
+        b.add(2, Hint(0), b"c@x", b"p", 1, seen(2));
+        b.add(1, Hint(0), b"a@x", b"pw", 2, seen(1));
         a.append(b, 10);
         assert_eq!(a.len(), 3);
         let all: Vec<_> = a.distinct().iter().map(|c| (c.login, c.info)).collect();

@@ -131,7 +131,7 @@ fn check_login(
     opts: CheckOptions,
     out: &mut CheckOutcome,
 ) {
-    let (hash, login) = (cands[0].hash, cands[0].login);
+    let (hash, hint, login) = (cands[0].hash, cands[0].hint, cands[0].login);
     // Per login: most-sighted first, then first seen; the password bytes only break
     // exact ties so the order (and the result) is the same on every run.
     let mut ordered;
@@ -149,7 +149,7 @@ fn check_login(
         cands
     };
     let mut scratch = Vec::new();
-    let Some(group) = index.lookup(hash, login, &mut scratch) else {
+    let Some(group) = index.confirm(hash, hint, login, &mut scratch) else {
         return;
     };
     out.login_hits += cands.iter().map(|c| c.info.sightings).sum::<u64>();
@@ -218,7 +218,7 @@ fn check_account(
 mod tests {
     use super::*;
     use crate::candidates::Sighting;
-    use crate::index::IndexBuilder;
+    use crate::index::{Hint, IndexBuilder};
     use crate::login;
     use crate::verify::{fast, parse_stored};
 
@@ -237,10 +237,11 @@ mod tests {
         let index = b.build().unwrap();
         let (_, alice) = login::normalize_and_hash(b"alice@x.io");
         let seen = Sighting { file: 0, line: 1 };
+        let hint = index.view().may_hold(alice).unwrap();
         let mut c = Candidates::default();
         // What a fingerprint collision in the scan would record: alice's hash with
         // another login's bytes, and the right password.
-        c.add(alice, b"mallory@x.io", b"pw", 3, seen);
+        c.add(alice, hint, b"mallory@x.io", b"pw", 3, seen);
         let out = check(index.view(), &c, CheckOptions::default());
         assert!(out.findings.is_empty());
         assert_eq!(
@@ -248,12 +249,27 @@ mod tests {
             (0, 0, 0)
         );
 
-        c.add(alice, b"alice@x.io", b"pw", 2, seen);
+        c.add(alice, hint, b"alice@x.io", b"pw", 2, seen);
         let out = check(index.view(), &c, CheckOptions::default());
         assert_eq!(out.findings.len(), 1);
         assert_eq!(
             (out.login_hits, out.candidates, out.verifications),
             (2, 1, 1)
+        );
+
+        // A hint that points elsewhere (a fingerprint shared along the probe chain)
+        // falls back to walking the chain.
+        let mut c = Candidates::default();
+        c.add(alice, Hint(8), b"alice@x.io", b"pw", 1, seen);
+        let out = check(index.view(), &c, CheckOptions::default());
+        assert_eq!(out.findings.len(), 1);
+        let mut c = Candidates::default();
+        c.add(alice, Hint(u64::MAX - 3), b"alice@x.io", b"pw", 1, seen);
+        assert_eq!(
+            check(index.view(), &c, CheckOptions::default())
+                .findings
+                .len(),
+            1
         );
     }
 }

@@ -80,6 +80,11 @@ pub struct IndexView<'a> {
     pub backing: Option<(&'a memmap2::Mmap, usize)>,
 }
 
+/// Where [`IndexView::may_hold`] found a login's fingerprint: the offset of a group
+/// in `records`, to be confirmed by [`IndexView::confirm`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hint(pub u64);
+
 /// An account as the rest of the engine sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct Account<'a> {
@@ -112,6 +117,20 @@ impl<'a> Group<'a> {
             Some(id as AccountId)
         })
     }
+}
+
+/// Asks the CPU to start loading the cache line of `x`.
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of the x86_64 baseline; a prefetch of a valid reference's
+    // address has no architectural effect beyond the cache and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch(x as *const T as *const i8, _MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 /// Total length of the account entry at `at`.
@@ -147,15 +166,20 @@ impl<'a> IndexView<'a> {
             return;
         }
         let (word, _) = bloom_key(hash, self.bloom.len());
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `word` is in bounds of `bloom` (masked by its power-of-two length),
-        // and a prefetch has no architectural effect beyond the cache; it cannot fault.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch(self.bloom.as_ptr().add(word) as *const i8, _MM_HINT_T0);
+        prefetch(&self.bloom[word]);
+    }
+
+    /// Issues a prefetch for the slot where the probe chain of a login hash starts:
+    /// for a login that passed [`IndexView::may_contain`], before
+    /// [`IndexView::slot_hint`] reads it.
+    #[inline]
+    pub fn prefetch_slot(&self, hash: u64) {
+        if let Some(slot) = self
+            .slots
+            .get((hash as usize) & self.slots.len().wrapping_sub(1))
+        {
+            prefetch(slot);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = word;
     }
 
     /// Whether a login with this hash may be in the index (false: certainly not).
@@ -171,14 +195,25 @@ impl<'a> IndexView<'a> {
     /// Whether a login with this hash may be in the index: its Bloom bits are set and
     /// a slot on its probe chain carries its fingerprint. Reads only the filter and
     /// the slot table, never the records, so the scan can call it for every line of a
-    /// dump without faulting in a mapped index's records; a `true` is confirmed later
-    /// with [`IndexView::lookup`]. With a 24-bit fingerprint, a `true` for a login
-    /// the index does not hold is rare (about one in 10^7 lines that pass the filter).
+    /// dump without faulting in a mapped index's records. A hit is confirmed later
+    /// with [`IndexView::confirm`], given the [`Hint`] returned here. With a 24-bit
+    /// fingerprint, a hit for a login the index does not hold is rare (about one in
+    /// 10^7 lines that pass the filter).
     #[inline]
-    pub fn may_hold(&self, hash: u64) -> bool {
+    pub fn may_hold(&self, hash: u64) -> Option<Hint> {
+        if !self.may_contain(hash) {
+            return None;
+        }
+        self.slot_hint(hash)
+    }
+
+    /// The slot-table half of [`IndexView::may_hold`], for a login that passed the
+    /// Bloom filter.
+    #[inline]
+    pub fn slot_hint(&self, hash: u64) -> Option<Hint> {
         let n = self.slots.len();
-        if n == 0 || !self.may_contain(hash) {
-            return false;
+        if n == 0 {
+            return None;
         }
         let mask = n - 1;
         let fp = hash >> OFF_BITS;
@@ -187,14 +222,35 @@ impl<'a> IndexView<'a> {
         for _ in 0..n {
             let slot = self.slots[i];
             if slot == 0 {
-                return false;
+                return None;
             }
             if slot >> OFF_BITS == fp {
-                return true;
+                return Some(Hint(((slot & OFF_MASK) - 1) * 8));
             }
             i = (i + 1) & mask;
         }
-        false
+        None
+    }
+
+    /// The accounts whose normalised login is `norm` (with `hash` its
+    /// [`login::hash_normalized`]), for a login [`IndexView::may_hold`] let through
+    /// with `hint`: the hinted group is checked first (full hash, then the login's
+    /// bytes), so confirming a hit usually reads one record and neither the filter
+    /// nor the slot table; on a mismatch the probe chain is walked as usual.
+    pub fn confirm(
+        &self,
+        hash: u64,
+        hint: Hint,
+        norm: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> Option<Group<'a>> {
+        let mut same = |registered: &str| login::normalize(registered.as_bytes(), scratch) == norm;
+        if let Some((g, h)) = usize::try_from(hint.0).ok().and_then(|o| self.group_at(o)) {
+            if h == hash && self.first_login_is(g, &mut same) {
+                return Some(g);
+            }
+        }
+        self.probe_chain(hash, same)
     }
 
     /// The accounts whose normalised login is `norm` (with `hash` its
@@ -202,22 +258,24 @@ impl<'a> IndexView<'a> {
     /// login.
     #[inline]
     pub fn lookup(&self, hash: u64, norm: &[u8], scratch: &mut Vec<u8>) -> Option<Group<'a>> {
-        self.lookup_by(hash, |registered| {
+        if !self.may_contain(hash) {
+            return None;
+        }
+        self.probe_chain(hash, |registered| {
             login::normalize(registered.as_bytes(), scratch) == norm
         })
     }
 
-    /// The group whose login hash is `hash` and for which `same_login` accepts the
-    /// group's registered login. The callback runs only on a full 64-bit hash match,
-    /// so a caller can put off normalising its own login until then.
+    /// Walks the probe chain of `hash` for the group whose registered login
+    /// `same_login` accepts. The callback runs only on a full 64-bit hash match.
     #[inline]
-    pub fn lookup_by(
+    fn probe_chain(
         &self,
         hash: u64,
         mut same_login: impl FnMut(&'a str) -> bool,
     ) -> Option<Group<'a>> {
         let n = self.slots.len();
-        if n == 0 || !self.may_contain(hash) {
+        if n == 0 {
             return None;
         }
         let mask = n - 1;
@@ -231,17 +289,22 @@ impl<'a> IndexView<'a> {
             }
             if slot >> OFF_BITS == fp {
                 if let Some((g, h)) = self.group_at(((slot & OFF_MASK) - 1) as usize * 8) {
-                    if h == hash {
-                        let first = g.accounts().next().and_then(|a| self.account(a));
-                        if first.is_some_and(|a| same_login(a.login)) {
-                            return Some(g);
-                        }
+                    if h == hash && self.first_login_is(g, &mut same_login) {
+                        return Some(g);
                     }
                 }
             }
             i = (i + 1) & mask;
         }
         None
+    }
+
+    /// Whether `same_login` accepts the registered login of the group's first account
+    /// (every account of a group has the same normalised login).
+    #[inline]
+    fn first_login_is(&self, g: Group<'a>, same_login: &mut impl FnMut(&'a str) -> bool) -> bool {
+        let first = g.accounts().next().and_then(|a| self.account(a));
+        first.is_some_and(|a| same_login(a.login))
     }
 
     fn group_at(&self, off: usize) -> Option<(Group<'a>, u64)> {

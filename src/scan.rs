@@ -29,7 +29,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 use crate::candidates::{Candidates, Sighting};
-use crate::index::IndexView;
+use crate::index::{Hint, IndexView};
 use crate::login;
 use crate::parse::{self, CsvColumns, Parsed, SkipReason};
 use crate::source::{Counted, DumpFile, InputError, Shape};
@@ -464,12 +464,14 @@ impl<'i> LineScanner<'i> {
     /// Scans every line of `bytes` (which ends at a line boundary or at the end of
     /// the input).
     ///
-    /// Lookups are pipelined in two batches of [`BATCH`]: a line's login is hashed and
-    /// its slot prefetched, and the slot is read only after the *next* batch has been
-    /// hashed, so every probe finds its cache line already on the way.
+    /// Lookups are pipelined over batches of [`BATCH`] lines, so every probe finds
+    /// its cache line already on the way: a line's login is hashed and its Bloom word
+    /// prefetched; one batch later the filter is read and, for the few logins it
+    /// lets through, the slot is prefetched; one batch after that the slot is read.
     fn scan(&mut self, bytes: &[u8], out: &mut UnitOut) {
         let mut filling: Batch<'_> = Vec::with_capacity(BATCH);
         let mut waiting: Batch<'_> = Vec::with_capacity(BATCH);
+        let mut probing: Batch<'_> = Vec::with_capacity(BATCH);
         // NUL bytes are rare: one SIMD pass over the whole chunk spares the fast path
         // a check per line.
         let nul_free = memchr::memchr(0, bytes).is_none();
@@ -505,12 +507,27 @@ impl<'i> LineScanner<'i> {
                 line: self.line,
             });
             if filling.len() == BATCH {
-                self.probe(&mut waiting, out);
+                self.probe(&mut probing, out);
+                self.filter(&mut waiting, &mut probing);
                 std::mem::swap(&mut filling, &mut waiting);
             }
         }
-        self.probe(&mut waiting, out);
-        self.probe(&mut filling, out);
+        self.probe(&mut probing, out);
+        self.filter(&mut waiting, &mut probing);
+        self.probe(&mut probing, out);
+        self.filter(&mut filling, &mut probing);
+        self.probe(&mut probing, out);
+    }
+
+    /// Reads the Bloom filter for every login of a batch and empties it, moving the
+    /// logins it lets through to `probing` with their slot prefetched.
+    fn filter<'b>(&self, batch: &mut Batch<'b>, probing: &mut Batch<'b>) {
+        for p in batch.drain(..) {
+            if self.index.may_contain(p.hash) {
+                self.index.prefetch_slot(p.hash);
+                probing.push(p);
+            }
+        }
     }
 
     fn count_skip(&mut self, r: SkipReason, c: &mut Counters) {
@@ -519,10 +536,13 @@ impl<'i> LineScanner<'i> {
         c.skipped[r.index()] += 1;
     }
 
-    /// Probes the index for every login of a batch and empties it.
+    /// Probes the slot table for every login of a batch (all passed the filter) and
+    /// empties it.
     fn probe(&mut self, batch: &mut Batch<'_>, out: &mut UnitOut) {
         for p in batch.drain(..) {
-            self.record(p.hash, &p.login, &p.password, p.line, out);
+            if let Some(hint) = self.index.slot_hint(p.hash) {
+                self.candidate(p.hash, hint, &p.login, &p.password, p.line, out);
+            }
         }
     }
 
@@ -530,21 +550,28 @@ impl<'i> LineScanner<'i> {
     /// record buffer).
     fn lookup_now(&mut self, login: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
         let hash = login::hash_login(login, &mut self.norm);
-        self.record(hash, login, password, line, out);
+        if let Some(hint) = self.index.may_hold(hash) {
+            self.candidate(hash, hint, login, password, line, out);
+        }
     }
 
-    /// Probes for one login and records it as a candidate if the index may hold it.
-    /// The login is normalised only then; [`crate::check`] confirms it.
-    #[inline(always)]
-    fn record(&mut self, hash: u64, login: &[u8], password: &[u8], line: u64, out: &mut UnitOut) {
-        if self.index.may_hold(hash) {
-            let seen = Sighting {
-                file: self.file,
-                line,
-            };
-            let norm = login::normalize(login, &mut self.norm);
-            out.candidates.add(hash, norm, password, 1, seen);
-        }
+    /// Records a login the index may hold as a candidate. The login is normalised
+    /// only now; [`crate::check`] confirms it.
+    fn candidate(
+        &mut self,
+        hash: u64,
+        hint: Hint,
+        login: &[u8],
+        password: &[u8],
+        line: u64,
+        out: &mut UnitOut,
+    ) {
+        let seen = Sighting {
+            file: self.file,
+            line,
+        };
+        let norm = login::normalize(login, &mut self.norm);
+        out.candidates.add(hash, hint, norm, password, 1, seen);
     }
 }
 

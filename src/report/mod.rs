@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use crate::check::{Finding, Review};
@@ -104,7 +105,7 @@ pub fn reset_records<'a>(
         index.release_records();
     }
     // account_ids are unique, so an unstable sort is still one order.
-    out.sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
+    out.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
     out
 }
 
@@ -128,7 +129,7 @@ pub fn review_records<'a>(index: IndexView<'a>, reviews: &[Review]) -> Vec<Revie
         }));
         index.release_records();
     }
-    out.sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
+    out.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
     out
 }
 
