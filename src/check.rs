@@ -105,9 +105,16 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
     let mut out = CheckOutcome::default();
     for batch in logins.chunks(CHECK_BATCH) {
         let part = batch
-            .par_iter()
-            .fold(CheckOutcome::default, |mut acc, cands| {
-                check_login(index, cands, opts, &mut acc);
+            .par_chunks(256)
+            .fold(CheckOutcome::default, |mut acc, logins| {
+                let mut scratch = Vec::new();
+                for (i, cands) in logins.iter().enumerate() {
+                    // The candidates' bytes are scattered over the scan's arena.
+                    if let Some(ahead) = logins.get(i + 4) {
+                        crate::index::prefetch(ahead[0].login);
+                    }
+                    check_login(index, cands, opts, &mut scratch, &mut acc);
+                }
                 acc
             })
             .reduce(CheckOutcome::default, |mut a, b| {
@@ -129,6 +136,7 @@ fn check_login(
     index: IndexView<'_>,
     cands: &[Candidate<'_>],
     opts: CheckOptions,
+    scratch: &mut Vec<u8>,
     out: &mut CheckOutcome,
 ) {
     let (hash, hint, login) = (cands[0].hash, cands[0].hint, cands[0].login);
@@ -148,8 +156,7 @@ fn check_login(
     } else {
         cands
     };
-    let mut scratch = Vec::new();
-    let Some(group) = index.confirm(hash, hint, login, &mut scratch) else {
+    let Some(group) = index.confirm(hash, hint, login, scratch) else {
         return;
     };
     out.login_hits += cands.iter().map(|c| c.info.sightings).sum::<u64>();

@@ -42,6 +42,9 @@ const OFF_MASK: u64 = (1 << OFF_BITS) - 1;
 const GROUP_HEADER: usize = 16;
 const ENTRY_HEADER: usize = 8;
 
+/// Records regions smaller than this stay mapped ([`IndexView::release_records`]).
+pub const RELEASE_MIN_RECORDS: usize = 512 << 20;
+
 /// Longest account_id, login or stored hash the index holds, in bytes.
 pub const MAX_FIELD: usize = u16::MAX as usize;
 
@@ -121,7 +124,7 @@ impl<'a> Group<'a> {
 
 /// Asks the CPU to start loading the cache line of `x`.
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+pub(crate) fn prefetch<T: ?Sized>(x: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE is part of the x86_64 baseline; a prefetch of a valid reference's
     // address has no architectural effect beyond the cache and cannot fault.
@@ -320,21 +323,23 @@ impl<'a> IndexView<'a> {
         ))
     }
 
-    /// Drops this process's page-table entries for the records of a mapped index,
-    /// so that what the lookups touched stops counting as resident memory; the pages
-    /// stay in the page cache and fault back in when read again. The slot table is
-    /// left alone (every probe reads it). A no-op for an index in memory.
+    /// Drops this process's page-table entries for the records of a large mapped
+    /// index, so that what verification and reports read stops counting as resident
+    /// memory; the pages stay in the page cache and fault back in when read again.
+    /// A no-op for an index in memory, or one whose records are under
+    /// [`RELEASE_MIN_RECORDS`] (keeping those mapped costs little and spares the
+    /// faults of reading them again).
     ///
-    /// Why: each page a lookup touches in `records` is mapped together with up to 15
-    /// cached neighbours (the kernel's fault-around), so checking a few hundred
-    /// thousand accounts of a 4 GB index would map nearly all of it, although it is
-    /// shared, clean page cache. Verification and reports release after each batch of
-    /// accounts. The scan does not: releasing per chunk bounds its resident size too,
-    /// but every later hit then faults again, which measured 65% slower at 50M
-    /// customers (BENCHMARKS.md).
+    /// Why: each page read in `records` is mapped together with up to 15 cached
+    /// neighbours (the kernel's fault-around), so checking a few hundred thousand
+    /// accounts of a 4 GB index would map nearly all of it, although it is shared,
+    /// clean page cache. Verification and reports release after each batch of
+    /// accounts; the scan never reads the records ([`IndexView::may_hold`]).
     pub fn release_records(&self) {
         if let Some((map, start)) = self.backing {
-            crate::mapped::release(map, start..map.len());
+            if map.len() - start >= RELEASE_MIN_RECORDS {
+                crate::mapped::release(map, start..map.len());
+            }
         }
     }
 

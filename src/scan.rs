@@ -431,16 +431,44 @@ fn scan_csv<R: Read>(
     }
 }
 
-/// A login waiting for its index probe.
+/// A login waiting for its index probe: plain `Copy` data written straight into its
+/// batch (profiling showed a `Cow`-holding struct built on the stack and copied into
+/// a `Vec` stalling on store forwarding).
+#[derive(Clone, Copy, Default)]
 struct Pending<'a> {
     hash: u64,
-    login: Cow<'a, [u8]>,
-    password: Cow<'a, [u8]>,
     line: u64,
+    login: &'a [u8],
+    password: &'a [u8],
 }
 
-/// Lines whose slots have been prefetched.
-type Batch<'a> = Vec<Pending<'a>>;
+/// Up to [`BATCH`] pending logins at one stage of the probe pipeline.
+struct Batch<'a> {
+    items: [Pending<'a>; BATCH],
+    len: usize,
+}
+
+impl<'a> Batch<'a> {
+    fn new() -> Self {
+        Batch {
+            items: [Pending::default(); BATCH],
+            len: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, p: Pending<'a>) {
+        self.items[self.len] = p;
+        self.len += 1;
+    }
+
+    /// The pending logins; the batch is empty afterwards.
+    #[inline(always)]
+    fn take(&mut self) -> &[Pending<'a>] {
+        let n = std::mem::take(&mut self.len);
+        &self.items[..n]
+    }
+}
 
 /// The hot loop's state: the unit's line count and reused buffers.
 struct LineScanner<'i> {
@@ -469,9 +497,9 @@ impl<'i> LineScanner<'i> {
     /// prefetched; one batch later the filter is read and, for the few logins it
     /// lets through, the slot is prefetched; one batch after that the slot is read.
     fn scan(&mut self, bytes: &[u8], out: &mut UnitOut) {
-        let mut filling: Batch<'_> = Vec::with_capacity(BATCH);
-        let mut waiting: Batch<'_> = Vec::with_capacity(BATCH);
-        let mut probing: Batch<'_> = Vec::with_capacity(BATCH);
+        let mut filling = Batch::new();
+        let mut waiting = Batch::new();
+        let mut probing = Batch::new();
         // NUL bytes are rare: one SIMD pass over the whole chunk spares the fast path
         // a check per line.
         let nul_free = memchr::memchr(0, bytes).is_none();
@@ -488,9 +516,17 @@ impl<'i> LineScanner<'i> {
                 None
             };
             let (login, password) = match common {
-                Some((l, p)) => (Cow::Borrowed(l), Cow::Borrowed(p)),
+                Some(pair) => pair,
                 None => match parse::parse_line(line) {
-                    Parsed::Pair(c) => (c.login, c.password),
+                    Parsed::Pair(c) => match (c.login, c.password) {
+                        (Cow::Borrowed(l), Cow::Borrowed(p)) => (l, p),
+                        // Decoded JSON escapes: rare, looked up at once.
+                        (l, p) => {
+                            out.counters.pairs += 1;
+                            self.lookup_now(&l, &p, self.line, out);
+                            continue;
+                        }
+                    },
                     Parsed::Skip(r) => {
                         out.counters.skipped[r.index()] += 1;
                         continue;
@@ -498,15 +534,15 @@ impl<'i> LineScanner<'i> {
                 },
             };
             out.counters.pairs += 1;
-            let hash = login::hash_login(&login, &mut self.norm);
+            let hash = login::hash_login(login, &mut self.norm);
             self.index.prefetch(hash);
             filling.push(Pending {
                 hash,
+                line: self.line,
                 login,
                 password,
-                line: self.line,
             });
-            if filling.len() == BATCH {
+            if filling.len == BATCH {
                 self.probe(&mut probing, out);
                 self.filter(&mut waiting, &mut probing);
                 std::mem::swap(&mut filling, &mut waiting);
@@ -522,7 +558,7 @@ impl<'i> LineScanner<'i> {
     /// Reads the Bloom filter for every login of a batch and empties it, moving the
     /// logins it lets through to `probing` with their slot prefetched.
     fn filter<'b>(&self, batch: &mut Batch<'b>, probing: &mut Batch<'b>) {
-        for p in batch.drain(..) {
+        for &p in batch.take() {
             if self.index.may_contain(p.hash) {
                 self.index.prefetch_slot(p.hash);
                 probing.push(p);
@@ -539,9 +575,9 @@ impl<'i> LineScanner<'i> {
     /// Probes the slot table for every login of a batch (all passed the filter) and
     /// empties it.
     fn probe(&mut self, batch: &mut Batch<'_>, out: &mut UnitOut) {
-        for p in batch.drain(..) {
+        for &p in batch.take() {
             if let Some(hint) = self.index.slot_hint(p.hash) {
-                self.candidate(p.hash, hint, &p.login, &p.password, p.line, out);
+                self.candidate(p.hash, hint, p.login, p.password, p.line, out);
             }
         }
     }

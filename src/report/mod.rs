@@ -13,13 +13,15 @@ pub mod ndjson;
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use crate::check::{Finding, Review};
-use crate::index::IndexView;
+use crate::index::{AccountId, IndexView};
+use crate::verify::Scheme;
 
 /// The output formats of the reset list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -80,19 +82,20 @@ pub struct ReviewRecord<'a> {
 /// the index (a few bytes per reported account), so the index's pages can be released
 /// before the report is sorted and written.
 pub fn reset_records<'a>(
-    index: IndexView<'a>,
+    index: IndexView<'_>,
     files: &'a [String],
     findings: &[Finding],
 ) -> Vec<ResetRecord<'a>> {
-    let mut out: Vec<ResetRecord<'a>> = Vec::with_capacity(findings.len());
-    for batch in findings.chunks(RELEASE_BATCH) {
-        out.extend(batch.iter().filter_map(|f| {
-            let a = index.account(f.account)?;
-            Some(ResetRecord {
-                account_id: Cow::Owned(a.id.to_owned()),
-                login: Cow::Owned(a.login.to_owned()),
+    let copied = Copied::of(index, findings.iter().map(|f| f.account));
+    copied
+        .sorted()
+        .map(|(row, id, login)| {
+            let f = &findings[row.src];
+            ResetRecord {
+                account_id: Cow::Owned(id),
+                login: Cow::Owned(login),
                 reason: "password_match",
-                scheme: a.scheme.name(),
+                scheme: row.scheme.name(),
                 sightings: f.sightings,
                 first_seen: FirstSeen {
                     file: files
@@ -100,37 +103,103 @@ pub fn reset_records<'a>(
                         .map_or("", String::as_str),
                     line: f.first_seen.line,
                 },
-            })
-        }));
-        index.release_records();
-    }
-    // account_ids are unique, so an unstable sort is still one order.
-    out.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
-    out
+            }
+        })
+        .collect()
+}
+
+/// Builds the review records, sorted by account_id.
+pub fn review_records<'a>(index: IndexView<'_>, reviews: &[Review]) -> Vec<ReviewRecord<'a>> {
+    let copied = Copied::of(index, reviews.iter().map(|r| r.account));
+    copied
+        .sorted()
+        .map(|(row, id, login)| {
+            let r = &reviews[row.src];
+            ReviewRecord {
+                account_id: Cow::Owned(id),
+                login: Cow::Owned(login),
+                scheme: row.scheme.name(),
+                candidates: r.candidates,
+                checked: r.checked,
+                sightings: r.sightings,
+            }
+        })
+        .collect()
 }
 
 /// Accounts read from the index between two releases of its resident records.
 const RELEASE_BATCH: usize = 16 * 1024;
 
-/// Builds the review records, sorted by account_id.
-pub fn review_records<'a>(index: IndexView<'a>, reviews: &[Review]) -> Vec<ReviewRecord<'a>> {
-    let mut out: Vec<ReviewRecord<'a>> = Vec::with_capacity(reviews.len());
-    for batch in reviews.chunks(RELEASE_BATCH) {
-        out.extend(batch.iter().filter_map(|r| {
-            let a = index.account(r.account)?;
-            Some(ReviewRecord {
-                account_id: Cow::Owned(a.id.to_owned()),
-                login: Cow::Owned(a.login.to_owned()),
-                scheme: a.scheme.name(),
-                candidates: r.candidates,
-                checked: r.checked,
-                sightings: r.sightings,
-            })
-        }));
+/// The ids and logins of some accounts, copied out of the index into one buffer, and
+/// an order by account_id.
+struct Copied {
+    text: String,
+    rows: Vec<CopiedRow>,
+}
+
+struct CopiedRow {
+    /// The id's first 16 bytes, big-endian and zero-padded: ordering by it agrees
+    /// with ordering by the id, so the sort compares whole ids only on a tie.
+    key: u128,
+    id: Range<usize>,
+    login: Range<usize>,
+    scheme: Scheme,
+    /// Position in the caller's list.
+    src: usize,
+}
+
+impl Copied {
+    /// Reads `accounts` (in index order, so a mapped index is read front to back),
+    /// releasing the index's records every [`RELEASE_BATCH`] accounts. An account a
+    /// corrupt index cannot give is left out.
+    fn of(index: IndexView<'_>, accounts: impl Iterator<Item = AccountId>) -> Copied {
+        let mut c = Copied {
+            text: String::new(),
+            rows: Vec::new(),
+        };
+        for (src, account) in accounts.enumerate() {
+            if src > 0 && src % RELEASE_BATCH == 0 {
+                index.release_records();
+            }
+            let Some(a) = index.account(account) else {
+                continue;
+            };
+            let mut prefix = [0u8; 16];
+            let n = a.id.len().min(16);
+            prefix[..n].copy_from_slice(&a.id.as_bytes()[..n]);
+            let id = c.text.len()..c.text.len() + a.id.len();
+            c.text.push_str(a.id);
+            let login = c.text.len()..c.text.len() + a.login.len();
+            c.text.push_str(a.login);
+            c.rows.push(CopiedRow {
+                key: u128::from_be_bytes(prefix),
+                id,
+                login,
+                scheme: a.scheme,
+                src,
+            });
+        }
         index.release_records();
+        c
     }
-    out.par_sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
-    out
+
+    /// The rows sorted by account_id, with their id and login. Ids are unique, so an
+    /// unstable sort is still one order.
+    fn sorted(mut self) -> impl Iterator<Item = (CopiedRow, String, String)> {
+        let text = std::mem::take(&mut self.text);
+        self.rows.par_sort_unstable_by(|a, b| {
+            a.key
+                .cmp(&b.key)
+                .then_with(|| text[a.id.clone()].cmp(&text[b.id.clone()]))
+        });
+        self.rows.into_iter().map(move |r| {
+            let (id, login) = (
+                text[r.id.clone()].to_owned(),
+                text[r.login.clone()].to_owned(),
+            );
+            (r, id, login)
+        })
+    }
 }
 
 /// An output format: optional header, then one record at a time.
