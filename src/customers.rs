@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::index::{BuildError, CustomerIndex, IndexBuilder};
+use crate::source::LineTracker;
 use crate::verify::{parse_stored, HashFormatError};
 
 /// The required columns, by header name.
@@ -179,8 +180,8 @@ fn load_unquoted(path: &Path, bytes: &[u8]) -> Result<CustomerIndex, CustomersEr
         .map(|r| parse_unquoted_chunk(&body[r], &cols))
         .collect();
     let rows: usize = parts.iter().flatten().map(|(b, _, _)| b.len()).sum();
-    let heap: usize = parts.iter().flatten().map(|(b, _, _)| b.heap_len()).sum();
-    let mut builder = IndexBuilder::with_capacity(rows, heap);
+    // The parts' heaps are taken over as they are (`IndexBuilder::append`).
+    let mut builder = IndexBuilder::with_capacity(rows, 0);
     let mut lines = Vec::with_capacity(rows);
     let mut base = 1u64; // the header's line
     for part in parts {
@@ -212,15 +213,22 @@ fn parse_unquoted_chunk(chunk: &[u8], cols: &[usize; 3]) -> Result<ChunkRows, (u
     let mut lines = Vec::with_capacity(chunk.len() / 64);
     let mut n = 0u64;
     let last = cols.iter().copied().max().unwrap_or(0);
-    for line in chunk.split_inclusive(|&b| b == b'\n') {
+    let mut start = 0;
+    while start < chunk.len() {
+        let end = memchr::memchr(b'\n', &chunk[start..]).map_or(chunk.len(), |i| start + i);
+        let line = &chunk[start..end];
+        start = end + 1;
         n += 1;
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.trim_ascii().is_empty() {
             continue;
         }
         let mut fields = [None; 3];
-        for (i, cell) in line.split(|&b| b == b',').enumerate().take(last + 1) {
+        let mut cell_start = 0;
+        let commas = memchr::memchr_iter(b',', line).chain([line.len()]);
+        for (i, comma) in commas.enumerate().take(last + 1) {
+            let cell = &line[cell_start..comma];
+            cell_start = comma + 1;
             for (f, c) in fields.iter_mut().zip(cols) {
                 if *c == i {
                     *f = Some(cell);
@@ -239,7 +247,7 @@ pub fn load_from<R: Read>(path: &Path, reader: R) -> Result<CustomerIndex, Custo
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(reader);
+        .from_reader(LineTracker::new(reader));
     let io = |e: csv::Error| CustomersError::Io {
         path: p(),
         message: e.to_string(),
@@ -252,7 +260,8 @@ pub fn load_from<R: Read>(path: &Path, reader: R) -> Result<CustomerIndex, Custo
     let mut builder = IndexBuilder::new();
     let mut lines: Vec<u64> = Vec::new();
     while rdr.read_byte_record(&mut record).map_err(io)? {
-        let line = record.position().map_or(0, |pos| pos.line());
+        let at = record.position().map_or(0, |pos| pos.byte());
+        let line = rdr.get_ref().line_of(at);
         if record.len() == 1 && record[0].trim_ascii().is_empty() {
             continue; // a blank line
         }

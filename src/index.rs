@@ -374,33 +374,48 @@ impl<'a> IndexView<'a> {
     }
 }
 
-/// The slot table in anonymous memory backed by transparent huge pages where the
-/// kernel allows (`madvise(MADV_HUGEPAGE)`): every dump line probes a random slot, and
-/// with 4 KiB pages most of those probes would also miss the TLB.
-pub struct SlotTable {
+/// Zeroed anonymous memory advised for transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)`), for the big regions of an index built in memory.
+///
+/// Why: every dump line probes a random slot, and with 4 KiB pages most of those
+/// probes would also miss the TLB; and filling hundreds of MB of fresh memory one
+/// 4 KiB page fault at a time was a quarter of loading a customers file (profiled),
+/// against one fault per 2 MiB here.
+pub struct HugeBuf {
     map: memmap2::MmapMut,
     len: usize,
 }
 
-impl SlotTable {
-    /// A copy of `slots` in huge-page-advised memory.
-    pub fn copy_of(slots: &[u64]) -> std::io::Result<SlotTable> {
+impl HugeBuf {
+    /// `len` zero bytes.
+    pub fn zeroed(len: usize) -> std::io::Result<HugeBuf> {
         const HUGE: usize = 2 << 20;
-        let bytes = (slots.len() * 8).div_ceil(HUGE).max(1) * HUGE;
-        let mut map = memmap2::MmapOptions::new().len(bytes).map_anon()?;
+        let bytes = len.div_ceil(HUGE).max(1) * HUGE;
+        let map = memmap2::MmapOptions::new().len(bytes).map_anon()?;
         #[cfg(target_os = "linux")]
         let _ = map.advise(memmap2::Advice::HugePage);
-        map[..slots.len() * 8].copy_from_slice(bytemuck::cast_slice(slots));
-        Ok(SlotTable {
-            map,
-            len: slots.len(),
-        })
+        Ok(HugeBuf { map, len })
     }
 
-    /// The slots.
-    pub fn slots(&self) -> &[u64] {
-        // The map is page-aligned, so the cast cannot fail.
-        &bytemuck::cast_slice(&self.map[..])[..self.len]
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map[..self.len]
+    }
+
+    /// The bytes, to fill.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.map[..self.len]
+    }
+
+    /// The bytes as `u64` words (the map is page-aligned, so the cast cannot fail;
+    /// a trailing partial word is left out).
+    pub fn words(&self) -> &[u64] {
+        bytemuck::cast_slice(&self.map[..self.len / 8 * 8])
+    }
+
+    /// The words, to fill.
+    pub fn words_mut(&mut self) -> &mut [u64] {
+        bytemuck::cast_slice_mut(&mut self.map[..self.len / 8 * 8])
     }
 }
 
@@ -411,9 +426,9 @@ pub struct CustomerIndex {
 
 enum Storage {
     Owned {
-        slots: SlotTable,
+        slots: HugeBuf,
         bloom: Vec<u64>,
-        records: Vec<u8>,
+        records: HugeBuf,
         accounts: u64,
         groups: u64,
     },
@@ -431,9 +446,9 @@ impl CustomerIndex {
                 accounts,
                 ..
             } => IndexView {
-                slots: slots.slots(),
+                slots: slots.words(),
                 bloom,
-                records,
+                records: records.bytes(),
                 accounts: *accounts,
                 backing: None,
             },
@@ -475,7 +490,7 @@ pub enum BuildError {
     TooLarge,
 }
 
-/// A byte range of the builder's heap.
+/// A byte range of one of the builder's heaps.
 #[derive(Clone, Copy)]
 struct Span {
     off: u64,
@@ -484,6 +499,8 @@ struct Span {
 
 struct Row {
     hash: u64,
+    /// Which heap holds this row's bytes.
+    heap: u32,
     norm: (u64, u32),
     id: Span,
     login: Span,
@@ -491,16 +508,21 @@ struct Row {
     scheme: u8,
 }
 
-/// Records bytes and their groups' (hash, offset), as one piece of a build lays them
-/// out.
-type LaidOut = (Vec<u8>, Vec<(u64, u64)>);
-
 /// Collects accounts, then lays out the index.
-#[derive(Default)]
+///
+/// Fields live in heaps: [`IndexBuilder::add`] appends to the last one, and
+/// [`IndexBuilder::append`] takes over another builder's heaps as they are, so
+/// builders filled in parallel join without copying their bytes.
 pub struct IndexBuilder {
-    heap: Vec<u8>,
+    heaps: Vec<Vec<u8>>,
     rows: Vec<Row>,
     norm: Vec<u8>,
+}
+
+impl Default for IndexBuilder {
+    fn default() -> Self {
+        IndexBuilder::with_capacity(0, 0)
+    }
 }
 
 impl IndexBuilder {
@@ -512,26 +534,34 @@ impl IndexBuilder {
     /// An empty builder with room for `rows` accounts and `heap` bytes of fields.
     pub fn with_capacity(rows: usize, heap: usize) -> IndexBuilder {
         IndexBuilder {
-            heap: Vec::with_capacity(heap),
+            heaps: vec![Vec::with_capacity(heap)],
             rows: Vec::with_capacity(rows),
             norm: Vec::new(),
         }
     }
 
-    /// Bytes of fields held so far.
-    pub fn heap_len(&self) -> usize {
-        self.heap.len()
+    /// The heap `add` writes to.
+    fn heap(&mut self) -> &mut Vec<u8> {
+        self.heaps.last_mut().expect("a builder always has a heap")
     }
 
     fn push_field(&mut self, b: &[u8]) -> Result<Span, BuildError> {
         let len = u16::try_from(b.len()).map_err(|_| BuildError::FieldTooLong)?;
-        let off = self.heap.len() as u64;
-        self.heap.extend_from_slice(b);
+        let heap = self.heap();
+        let off = heap.len() as u64;
+        heap.extend_from_slice(b);
         Ok(Span { off, len })
     }
 
-    fn bytes(&self, off: u64, len: usize) -> &[u8] {
-        &self.heap[off as usize..off as usize + len]
+    /// The bytes of a row's field.
+    fn field(&self, row: &Row, s: Span) -> &[u8] {
+        &self.heaps[row.heap as usize][s.off as usize..s.off as usize + s.len as usize]
+    }
+
+    /// A row's normalised login.
+    fn norm(&self, row: &Row) -> &[u8] {
+        let (off, len) = (row.norm.0 as usize, row.norm.1 as usize);
+        &self.heaps[row.heap as usize][off..off + len]
     }
 
     /// Adds one account. Uniqueness of `id` is the caller's business
@@ -539,15 +569,17 @@ impl IndexBuilder {
     pub fn add(&mut self, id: &str, login: &str, hash: &StoredHash) -> Result<(), BuildError> {
         let mut norm = std::mem::take(&mut self.norm);
         login::normalize(login.as_bytes(), &mut norm);
+        let heap = (self.heaps.len() - 1) as u32;
         let row = Row {
             hash: login::hash_normalized(&norm),
-            norm: (self.heap.len() as u64, norm.len() as u32),
+            heap,
+            norm: (self.heap().len() as u64, norm.len() as u32),
             id: Span { off: 0, len: 0 },
             login: Span { off: 0, len: 0 },
             data: Span { off: 0, len: 0 },
             scheme: hash.scheme as u8,
         };
-        self.heap.extend_from_slice(&norm);
+        self.heap().extend_from_slice(&norm);
         self.norm = norm;
         let row = Row {
             id: self.push_field(id.as_bytes())?,
@@ -565,15 +597,14 @@ impl IndexBuilder {
     }
 
     /// Moves every account of `other` after this builder's own (for builders filled
-    /// in parallel and joined in order).
+    /// in parallel and joined in order). Its heaps are taken over, not copied.
     pub fn append(&mut self, other: IndexBuilder) {
-        let shift = self.heap.len() as u64;
-        self.heap.extend_from_slice(&other.heap);
+        let shift = self.heaps.len() as u32;
+        self.heaps.extend(other.heaps);
+        // Later `add`s write to a heap of their own.
+        self.heaps.push(Vec::new());
         self.rows.extend(other.rows.into_iter().map(|mut r| {
-            r.norm.0 += shift;
-            for s in [&mut r.id, &mut r.login, &mut r.data] {
-                s.off += shift;
-            }
+            r.heap += shift;
             r
         }));
     }
@@ -587,8 +618,8 @@ impl IndexBuilder {
     /// accounts were added (the smallest later row if there are several).
     pub fn find_duplicate_id(&self) -> Option<(usize, usize)> {
         let id = |row: usize| {
-            let s = self.rows[row].id;
-            self.bytes(s.off, s.len as usize)
+            let r = &self.rows[row];
+            self.field(r, r.id)
         };
         let mut keyed: Vec<(u64, u32)> = (0..self.rows.len())
             .map(|row| (xxhash_rust::xxh3::xxh3_64(id(row)), row as u32))
@@ -609,36 +640,58 @@ impl IndexBuilder {
         best
     }
 
-    /// Writes the groups `runs` (each the accounts of one login) as records, with
-    /// each group's (hash, offset) relative to the start of these records.
-    fn lay_out(&self, runs: &[&[&Row]]) -> LaidOut {
-        let mut records = Vec::new();
-        let mut groups = Vec::with_capacity(runs.len());
-        for run in runs {
-            groups.push((run[0].hash, records.len() as u64));
-            records.extend_from_slice(&run[0].hash.to_le_bytes());
-            records.extend_from_slice(&(run.len() as u32).to_le_bytes());
-            records.extend_from_slice(&0u32.to_le_bytes());
+    /// Bytes the group of `run` (the accounts of one login) takes in `records`.
+    fn group_len(&self, run: &[&Row]) -> usize {
+        GROUP_HEADER
+            + run
+                .iter()
+                .map(|r| ENTRY_HEADER + pad8((r.id.len + r.login.len + r.data.len) as usize))
+                .sum::<usize>()
+    }
+
+    /// Writes the groups `runs` as records into `out`, which is exactly their size.
+    fn lay_out(&self, runs: &[&[&Row]], out: &mut [u8]) {
+        let mut at = 0;
+        let mut put = |b: &[u8]| {
+            out[at..at + b.len()].copy_from_slice(b);
+            at += b.len();
+        };
+        // Rows come in hash order, so each one's struct and heap bytes are a cache
+        // miss: prefetch the struct a while ahead, then its bytes.
+        for (k, run) in runs.iter().enumerate() {
+            if let Some(ahead) = runs.get(k + 16) {
+                prefetch(ahead[0]);
+            }
+            if let Some(ahead) = runs.get(k + 8) {
+                let bytes = self.norm(ahead[0]);
+                prefetch(bytes);
+                if let Some(next_line) = bytes.get(64..) {
+                    prefetch(next_line);
+                }
+            }
+            put(&run[0].hash.to_le_bytes());
+            put(&(run.len() as u32).to_le_bytes());
+            put(&0u32.to_le_bytes());
             for r in run.iter() {
-                records.push(r.scheme);
-                records.push(0);
+                put(&[r.scheme, 0]);
                 for s in [r.id, r.login, r.data] {
-                    records.extend_from_slice(&s.len.to_le_bytes());
+                    put(&s.len.to_le_bytes());
                 }
+                let fields = (r.id.len + r.login.len + r.data.len) as usize;
                 for s in [r.id, r.login, r.data] {
-                    records.extend_from_slice(self.bytes(s.off, s.len as usize));
+                    put(self.field(r, s));
                 }
-                records.resize(pad8(records.len()), 0);
+                put(&[0; 8][..pad8(fields) - fields]);
             }
         }
-        (records, groups)
+        debug_assert_eq!(at, out.len());
     }
 
     /// Lays out groups and the hash table. Deterministic: the same accounts in the
     /// same order give the same bytes.
     pub fn build(mut self) -> Result<CustomerIndex, BuildError> {
         let rows = std::mem::take(&mut self.rows);
-        let norm_of = |r: &Row| self.bytes(r.norm.0, r.norm.1 as usize);
+        let norm_of = |r: &Row| self.norm(r);
         // Group accounts by login: sort compact (hash, row) keys, then order the rare
         // runs of one hash by normalised login; ties keep file order.
         let mut order: Vec<(u64, u32)> = rows
@@ -661,27 +714,34 @@ impl IndexBuilder {
         let runs: Vec<&[&Row]> = rows
             .chunk_by(|a, b| a.hash == b.hash && norm_of(a) == norm_of(b))
             .collect();
-        // Lay out the groups in parallel pieces (each reads its accounts' fields from
-        // the heap, in hash order: random access that parallelism hides), then join
-        // the pieces in order.
+        // Every group's offset first, then the groups laid out in parallel pieces
+        // straight into their place (each reads its accounts' fields from the heaps,
+        // in hash order: random access that parallelism hides).
+        let mut groups: Vec<(u64, u64)> = Vec::with_capacity(runs.len()); // (hash, offset)
+        let mut total = 0usize;
+        for run in &runs {
+            groups.push((run[0].hash, total as u64));
+            total += self.group_len(run);
+        }
+        if (total as u64) / 8 + 1 > OFF_MASK {
+            return Err(BuildError::TooLarge);
+        }
+        let mut records = HugeBuf::zeroed(total).map_err(|_| BuildError::TooLarge)?;
         let piece = runs
             .len()
             .div_ceil(4 * rayon::current_num_threads())
             .max(4096);
-        let pieces: Vec<LaidOut> = runs
-            .par_chunks(piece)
-            .map(|runs| self.lay_out(runs))
-            .collect();
-        let mut records: Vec<u8> = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
-        let mut groups: Vec<(u64, u64)> = Vec::with_capacity(runs.len()); // (hash, offset)
-        for (bytes, local) in pieces {
-            let base = records.len() as u64;
-            records.extend_from_slice(&bytes);
-            groups.extend(local.into_iter().map(|(h, off)| (h, base + off)));
+        let mut outs: Vec<(&[&[&Row]], &mut [u8])> = Vec::new();
+        let mut rest = records.bytes_mut();
+        for (i, part) in runs.chunks(piece).enumerate() {
+            let end = groups.get((i + 1) * piece).map_or(total, |g| g.1 as usize);
+            let start = groups[i * piece].1 as usize;
+            let (here, tail) = rest.split_at_mut(end - start);
+            outs.push((part, here));
+            rest = tail;
         }
-        if (records.len() as u64) / 8 + 1 > OFF_MASK {
-            return Err(BuildError::TooLarge);
-        }
+        outs.into_par_iter()
+            .for_each(|(part, out)| self.lay_out(part, out));
         let mut bloom = vec![0u64; bloom_words(groups.len())];
         for &(hash, _) in &groups {
             let (word, mask) = bloom_key(hash, bloom.len());
@@ -689,7 +749,8 @@ impl IndexBuilder {
         }
         let cap = (groups.len() * 5 / 4 + 1).next_power_of_two().max(16);
         let mask = cap - 1;
-        let mut slots = vec![0u64; cap];
+        let mut table = HugeBuf::zeroed(cap * 8).map_err(|_| BuildError::TooLarge)?;
+        let slots = table.words_mut();
         for &(hash, off) in &groups {
             let mut i = (hash as usize) & mask;
             while slots[i] != 0 {
@@ -699,7 +760,7 @@ impl IndexBuilder {
         }
         Ok(CustomerIndex {
             storage: Storage::Owned {
-                slots: SlotTable::copy_of(&slots).map_err(|_| BuildError::TooLarge)?,
+                slots: table,
                 bloom,
                 records,
                 accounts: rows.len() as u64,

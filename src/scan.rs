@@ -32,7 +32,7 @@ use crate::candidates::{Candidates, Sighting};
 use crate::index::{Hint, IndexView};
 use crate::login;
 use crate::parse::{self, CsvColumns, Parsed, SkipReason};
-use crate::source::{Counted, DumpFile, InputError, Shape};
+use crate::source::{Counted, DumpFile, InputError, LineTracker, Shape};
 
 /// Lines per lookup batch.
 pub const BATCH: usize = 16;
@@ -391,7 +391,7 @@ fn scan_csv<R: Read>(
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(reader);
+        .from_reader(LineTracker::new(reader));
     let mut record = csv::ByteRecord::new();
     let mut columns: Option<Option<CsvColumns>> = None;
     let mut lines = LineScanner::new(index, file);
@@ -407,7 +407,9 @@ fn scan_csv<R: Read>(
                 break;
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = rdr
+            .get_ref()
+            .line_of(record.position().map_or(0, |p| p.byte()));
         out.counters.lines += 1;
         if out.counters.lines.is_multiple_of(4096) && opts.cancelled() {
             break;

@@ -163,6 +163,70 @@ impl<R: Seek> Seek for Counted<R> {
     }
 }
 
+/// A reader that notes where its `\r` and `\n` bytes are, so that a `csv` reader
+/// wrapped around it can name the line a record starts on.
+///
+/// Why not the `csv` reader's own `Position::line`: it is taken before the newlines
+/// the reader skips ahead of a record (the `\n` of a CRLF, blank lines), so it names
+/// the line above (regression tests in `tests/cli`). Only the line-break bytes not yet
+/// passed by [`LineTracker::line_of`] are kept: as many as the `csv` reader's buffer
+/// and the current record hold.
+pub struct LineTracker<R> {
+    inner: R,
+    offset: u64,
+    /// (offset, byte) of each `\r` or `\n` not yet passed.
+    breaks: std::cell::RefCell<std::collections::VecDeque<(u64, u8)>>,
+    /// (position passed, `\n`s before it).
+    passed: std::cell::Cell<(u64, u64)>,
+}
+
+impl<R> LineTracker<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        LineTracker {
+            inner,
+            offset: 0,
+            breaks: Default::default(),
+            passed: std::cell::Cell::new((0, 0)),
+        }
+    }
+
+    /// The 1-based line of a record a `csv` reader says starts at byte `at`: line
+    /// breaks right at `at` are skipped first, as the reader skipped them. Positions
+    /// only move forward.
+    pub fn line_of(&self, at: u64) -> u64 {
+        let mut breaks = self.breaks.borrow_mut();
+        let (mut cursor, mut newlines) = self.passed.get();
+        cursor = cursor.max(at);
+        while let Some(&(off, b)) = breaks.front() {
+            if off > cursor {
+                break;
+            }
+            if b == b'\n' {
+                newlines += 1;
+            }
+            if off == cursor {
+                cursor += 1; // a break right at the record's start: skipped
+            }
+            breaks.pop_front();
+        }
+        self.passed.set((cursor, newlines));
+        newlines + 1
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let breaks = self.breaks.get_mut();
+        for i in memchr::memchr2_iter(b'\r', b'\n', &buf[..n]) {
+            breaks.push_back((self.offset + i as u64, buf[i]));
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 /// Wraps `raw` in the decoder for `compression`.
 fn decoder<'r>(raw: impl Read + 'r, compression: Compression) -> io::Result<Box<dyn Read + 'r>> {
     let buffered = BufReader::with_capacity(1 << 20, raw);

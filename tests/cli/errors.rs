@@ -475,3 +475,45 @@ fn unwritable_stats_fails_before_any_result_is_written() {
         "exit 2 promises nothing was produced, yet the reset list was replaced"
     );
 }
+
+/// Big unquoted customers files (over 1 MiB) take the parallel, memory-mapped path:
+/// its line numbers, blank lines, CRLF and field splitting must agree with the
+/// streaming `csv` path, which a quote anywhere in the file selects.
+#[test]
+fn big_customers_file_parallel_path_agrees_with_the_csv_reader() {
+    let good = sha1_hex("pw-7");
+    let mut rows = String::from("account_id,login,password_hash,extra\r\n");
+    for i in 0..40_000 {
+        rows.push_str(&format!("id{i},User{i}@Example.com,{good},x\r\n"));
+        if i % 1000 == 0 {
+            rows.push('\n'); // a blank line still counts as a line
+        }
+    }
+    assert!(rows.len() > 2 << 20);
+    let lines_before_bad = rows.lines().count();
+    let quoted = rows.replacen("extra", "\"extra\"", 1);
+    for csv in [&rows, &quoted] {
+        let dir = setup();
+        let d = dir.path();
+        write(d, "customers.csv", csv);
+        write(
+            d,
+            "dumps/x.txt",
+            "user39999@example.com:pw-7\nUSER7@example.com:nope\n",
+        );
+        let run = scan_paths(d, &["dumps/x.txt"]);
+        run.expect_code(0);
+        assert_eq!(briefs(&run), "id39999 sha1 1 dumps/x.txt:1\n");
+
+        // A short row deep in the file is named by its line.
+        write(d, "customers.csv", format!("{csv}idX,short@x.io\r\n{csv}"));
+        let run = scan_paths(d, &["dumps/x.txt"]);
+        assert_fatal(
+            &run,
+            &[
+                &format!("customers.csv:{}:", lines_before_bad + 1),
+                "password_hash",
+            ],
+        );
+    }
+}

@@ -233,3 +233,22 @@ fn plain_gzip_and_stdin_agree() {
     assert_eq!(counters("s2.json"), counters("s1.json"));
     assert_eq!(counters("s3.json"), counters("s1.json"));
 }
+
+/// The `csv` reader's own line numbers name the line above a record after a CRLF or
+/// a blank line; lines of CSV dumps (mapped or streamed) and of customers files are
+/// counted on the bytes instead.
+#[test]
+fn csv_lines_after_crlf_and_blank_lines() {
+    let dir = tmp();
+    let d = dir.path();
+    victim_customers(d);
+    let crlf = "email,password\r\nx@y.z,q\r\nvictim@x.example,pw-victim\r\n";
+    let blanks = "email,password\n\nx@y.z,q\n\n\"victim@x.example\",\"pw-\nvictim\"\nvictim@x.example,pw-victim\n";
+    write(d, "a/crlf.csv", crlf);
+    write(d, "b/blanks.csv.gz", gzip(blanks.as_bytes()));
+    assert_eq!(briefs(&scan_paths(d, &["a"])), "v-1 sha1 1 a/crlf.csv:3\n");
+    assert_eq!(
+        briefs(&scan_paths(d, &["b"])),
+        "v-1 sha1 1 b/blanks.csv.gz:7\n"
+    );
+}
