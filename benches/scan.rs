@@ -117,6 +117,33 @@ fn bench_normalize(c: &mut Criterion) {
             black_box(acc)
         })
     });
+    // What the scan does per dump line: lowercase in registers while hashing.
+    g.bench_function("hash_login", |b| {
+        let mut buf = Vec::with_capacity(128);
+        b.iter(|| {
+            let mut acc = 0u64;
+            for l in &logins {
+                acc ^= login::hash_login(l.as_bytes(), &mut buf);
+            }
+            black_box(acc)
+        })
+    });
+    // The approach it replaced: lowercase into a stack buffer, then xxh3.
+    g.bench_function("lowercase copy+xxh3", |b| {
+        b.iter(|| {
+            let mut acc = 0u64;
+            let mut buf = [0u8; 128];
+            for l in &logins {
+                let raw = l.as_bytes().trim_ascii();
+                let n = raw.len().min(128);
+                for (d, s) in buf[..n].iter_mut().zip(raw) {
+                    *d = s.to_ascii_lowercase();
+                }
+                acc ^= xxhash_rust::xxh3::xxh3_64(&buf[..n]);
+            }
+            black_box(acc)
+        })
+    });
     g.finish();
 }
 
