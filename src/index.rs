@@ -86,13 +86,24 @@ pub struct IndexView<'a> {
     /// Number of accounts.
     pub accounts: u64,
     /// For a mapped index: the file mapping and where `records` starts in it.
-    pub backing: Option<(&'a memmap2::Mmap, usize)>,
+    pub backing: Option<Backing<'a>>,
 }
 
 /// Where [`IndexView::may_hold`] found a login's fingerprint: the offset of a group
 /// in `records`, to be confirmed by [`IndexView::confirm`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hint(pub u64);
+
+/// What a view of a mapped index needs besides the regions.
+#[derive(Clone, Copy)]
+pub struct Backing<'a> {
+    /// The file mapping.
+    pub map: &'a memmap2::Mmap,
+    /// Where `records` starts in it.
+    pub records: usize,
+    /// The body's piece checksums: records are read only from checked pieces.
+    pub pieces: &'a crate::lmx::Pieces,
+}
 
 /// An account as the rest of the engine sees it.
 #[derive(Clone, Copy, Debug)]
@@ -144,11 +155,10 @@ pub(crate) fn prefetch<T: ?Sized>(x: &T) {
 
 /// Total length of the account entry at `at`.
 fn entry_len(records: &[u8], at: usize) -> Option<usize> {
-    let fields = u16_at(records, at + 2)? as usize
-        + u16_at(records, at + 4)? as usize
-        + u16_at(records, at + 6)? as usize;
-    let len = ENTRY_HEADER + pad8(fields);
-    (at + len <= records.len()).then_some(len)
+    let header = records.get(at..at.checked_add(ENTRY_HEADER)?)?;
+    let field = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]) as usize;
+    let len = ENTRY_HEADER + pad8(field(2) + field(4) + field(6));
+    (at.checked_add(len)? <= records.len()).then_some(len)
 }
 
 /// The Bloom word and bit mask for a login hash. The bits come from a remix of the
@@ -316,17 +326,40 @@ impl<'a> IndexView<'a> {
         first.is_some_and(|a| same_login(a.login))
     }
 
+    /// The group at `off`, with its login hash. In a mapped index, the bytes of the
+    /// whole group (header and every entry) must lie in pieces that pass their
+    /// checksum.
     fn group_at(&self, off: usize) -> Option<(Group<'a>, u64)> {
         let hash = u64_at(self.records, off)?;
-        let count = u32_at(self.records, off + 8)?;
-        Some((
-            Group {
-                records: self.records,
-                first: off + GROUP_HEADER,
-                count,
-            },
-            hash,
-        ))
+        let count = u32_at(self.records, off.checked_add(8)?)?;
+        let group = Group {
+            records: self.records,
+            first: off.checked_add(GROUP_HEADER)?,
+            count,
+        };
+        if self.backing.is_some() {
+            let mut end = group.first;
+            for _ in 0..count {
+                end = end.checked_add(entry_len(self.records, end)?)?;
+            }
+            if !self.records_ok(off..end) {
+                return None;
+            }
+        }
+        Some((group, hash))
+    }
+
+    /// Whether `range` of `records` lies in pieces that pass their checksum (always
+    /// for an index in memory).
+    fn records_ok(&self, range: std::ops::Range<usize>) -> bool {
+        match self.backing {
+            Some(b) => b.pieces.ensure(
+                b.map,
+                b.records.saturating_add(range.start)..b.records.saturating_add(range.end),
+                false,
+            ),
+            None => true,
+        }
     }
 
     /// Drops this process's page-table entries for the records of a large mapped
@@ -342,9 +375,9 @@ impl<'a> IndexView<'a> {
     /// clean page cache. Verification and reports release after each batch of
     /// accounts; the scan never reads the records ([`IndexView::may_hold`]).
     pub fn release_records(&self) {
-        if let Some((map, start)) = self.backing {
-            if map.len() - start >= RELEASE_MIN_RECORDS {
-                crate::mapped::release(map, start..map.len());
+        if let Some(b) = self.backing {
+            if b.map.len() - b.records >= RELEASE_MIN_RECORDS {
+                crate::mapped::release(b.map, b.records..b.map.len());
             }
         }
     }
@@ -363,6 +396,9 @@ impl<'a> IndexView<'a> {
     pub fn account(&self, id: AccountId) -> Option<Account<'a>> {
         let at = usize::try_from(id).ok()?;
         let r = self.records;
+        if !self.records_ok(at..at.checked_add(entry_len(r, at)?)?) {
+            return None;
+        }
         let scheme = Scheme::from_u8(*r.get(at)?)?;
         let id_len = u16_at(r, at + 2)? as usize;
         let login_len = u16_at(r, at + 4)? as usize;

@@ -124,10 +124,11 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     if let Some(p) = &job.scan.progress {
         p.total.store(on_disk_bytes(&files), Ordering::Relaxed);
     }
-    // A mapped index's body checksum is verified while the scan runs.
+    // A mapped index's slot table and Bloom filter are checked while the scan runs;
+    // records pieces as verification and the reports first read them.
     let (mut scanned, body_check) = rayon::join(
         || scan::scan(&files, index.view(), &job.scan),
-        || index.mapped().map(|m| m.verify_body()),
+        || index.mapped().map(|m| m.verify_tables()),
     );
     if let Some(result) = body_check {
         result?;
@@ -144,6 +145,10 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
 
     let resets = report::reset_records(view, &scanned.files, &checked.findings);
     let reviews = report::review_records(view, &checked.reviews);
+    // Nothing is written if any piece of the index that was read is damaged.
+    if let Some(m) = index.mapped() {
+        m.verify_read()?;
+    }
 
     let mut summary = Summary::from_counters(&scanned.counters);
     summary.files_skipped_seen = incremental.as_ref().map_or(0, |i| i.skipped);

@@ -9,22 +9,29 @@
 //! offset  size  field
 //! 0       8     magic "LMXINDEX"
 //! 8       4     format version ([`VERSION`])
-//! 12      4     header length (64)
+//! 12      4     header length (80)
 //! 16      8     slot count (a power of two)
 //! 24      8     records length in bytes (a multiple of 8)
 //! 32      8     group count (distinct logins)
 //! 40      8     account count
 //! 48      8     Bloom filter words (a power of two)
-//! 56      8     xxh3-64 of the body (everything after the header)
-//! 64      8     xxh3-64 of bytes 0..64
-//! 72      ...   slots (u64 each) | Bloom words (u64 each) | records
+//! 56      8     piece size in bytes (a power of two)
+//! 64      8     xxh3-64 of the piece table: the snapshot id
+//! 72      8     xxh3-64 of bytes 0..72
+//! 80      ...   body: slots (u64 each) | Bloom words (u64 each) | records
+//! ...     ...   piece table: xxh3-64 of each piece of the body, u64 each
 //! ```
 //!
-//! [`MappedIndex::open`] checks the magic, version, header checksum and that the
-//! file is exactly as long as the header says (a truncated file is refused). The body
-//! checksum covers the rest; [`MappedIndex::verify_body`] reads every byte, so the scan
-//! runs it in the background and refuses to write results if it fails. Every lookup
-//! is bounds-checked, so even a corrupt body cannot crash a scan.
+//! [`MappedIndex::open`] checks the magic, version, header checksum, the piece table
+//! against its checksum, and that the file is exactly as long as the header says (a
+//! truncated file is refused). The body is checked piece by piece, each piece the
+//! first time the run needs it ([`Pieces`]): the slot table and Bloom filter, which
+//! every dump line probes, in the background while the scan runs; a piece of records
+//! when verification or a report first reads from it. A run that read a piece that
+//! fails its checksum refuses to write results. A nightly scan of a small dump against
+//! a huge index so reads only the filter, the table and the few records it hits,
+//! instead of hashing gigabytes every run. Every lookup is bounds-checked, so even a
+//! corrupt body cannot crash a scan.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -38,9 +45,12 @@ use crate::index::{CustomerIndex, IndexView};
 
 const MAGIC: &[u8; 8] = b"LMXINDEX";
 /// The format version this build reads and writes (2: the Bloom filter; 3: the
-/// word-at-a-time login hash of [`crate::login::hash_normalized`]).
-pub const VERSION: u32 = 3;
-const HEADER_LEN: usize = 72;
+/// word-at-a-time login hash of [`crate::login::hash_normalized`]; 4: per-piece
+/// checksums).
+pub const VERSION: u32 = 4;
+const HEADER_LEN: usize = 80;
+/// Body bytes per checksummed piece in the files this build writes.
+pub const PIECE: usize = 1 << 20;
 
 /// Why an index file was refused.
 #[derive(Debug, Error)]
@@ -87,14 +97,75 @@ struct Layout {
     records: usize,
     groups: u64,
     accounts: u64,
+    piece: usize,
 }
 
 impl Layout {
-    /// Byte offsets of the Bloom words, the records and the end of the file.
+    /// Byte offsets of the Bloom words, the records and the end of the body.
     fn offsets(&self) -> Option<(usize, usize, usize)> {
         let bloom = HEADER_LEN.checked_add(self.slots.checked_mul(8)?)?;
         let records = bloom.checked_add(self.bloom.checked_mul(8)?)?;
         Some((bloom, records, records.checked_add(self.records)?))
+    }
+
+    /// Number of pieces of the body.
+    fn pieces(&self) -> Option<usize> {
+        Some(
+            self.offsets()?
+                .2
+                .checked_sub(HEADER_LEN)?
+                .div_ceil(self.piece),
+        )
+    }
+}
+
+/// The body's piece checksums and which pieces have been checked: every read of the
+/// body a run trusts goes through [`Pieces::ensure`] first.
+pub struct Pieces {
+    /// File offsets of the body.
+    body: std::ops::Range<usize>,
+    piece: usize,
+    /// File offset of the piece table.
+    table: usize,
+    /// Per piece: 0 not checked yet, 1 good, 2 bad.
+    state: Vec<std::sync::atomic::AtomicU8>,
+}
+
+impl Pieces {
+    /// Checks every piece overlapping `range` (file offsets) not checked yet, and
+    /// says whether all of them are good. A piece hashed here is released from
+    /// resident memory when `release` is set (a pass over the whole table).
+    pub fn ensure(&self, map: &Mmap, range: std::ops::Range<usize>, release: bool) -> bool {
+        use std::sync::atomic::Ordering;
+        let start = range.start.max(self.body.start);
+        let end = range.end.min(self.body.end);
+        if start >= end {
+            return true;
+        }
+        let first = (start - self.body.start) / self.piece;
+        let last = (end - 1 - self.body.start) / self.piece;
+        (first..=last).all(|i| match self.state[i].load(Ordering::Acquire) {
+            1 => true,
+            2 => false,
+            _ => {
+                let at = self.body.start + i * self.piece;
+                let bytes = &map[at..(at + self.piece).min(self.body.end)];
+                let want = &map[self.table + i * 8..self.table + i * 8 + 8];
+                let good = xxh3_64(bytes).to_le_bytes() == want;
+                if release {
+                    crate::mapped::release(map, at..at + bytes.len());
+                }
+                self.state[i].store(if good { 1 } else { 2 }, Ordering::Release);
+                good
+            }
+        })
+    }
+
+    /// Whether any piece checked so far was bad.
+    pub fn any_bad(&self) -> bool {
+        self.state
+            .iter()
+            .any(|s| s.load(std::sync::atomic::Ordering::Acquire) == 2)
     }
 }
 
@@ -102,7 +173,8 @@ impl Layout {
 pub struct MappedIndex {
     map: Mmap,
     layout: Layout,
-    body_checksum: u64,
+    root: u64,
+    pieces: Pieces,
     path: PathBuf,
 }
 
@@ -138,7 +210,7 @@ impl MappedIndex {
                 found: version,
             });
         }
-        if xxh3_64(&map[..64]) != u64_at(64) || u32_at(12) as usize != HEADER_LEN {
+        if xxh3_64(&map[..72]) != u64_at(72) || u32_at(12) as usize != HEADER_LEN {
             return Err(damaged(path, "header checksum mismatch"));
         }
         let to_usize = |v: u64| usize::try_from(v).map_err(|_| damaged(path, "counts overflow"));
@@ -148,7 +220,14 @@ impl MappedIndex {
             groups: u64_at(32),
             accounts: u64_at(40),
             bloom: to_usize(u64_at(48))?,
+            piece: to_usize(u64_at(56))?,
         };
+        if !layout.piece.is_power_of_two() || layout.piece < 4096 {
+            return Err(damaged(
+                path,
+                "piece size is not a power of two of at least 4 KiB",
+            ));
+        }
         if layout.slots != 0 && !layout.slots.is_power_of_two() {
             return Err(damaged(path, "slot count is not a power of two"));
         }
@@ -164,10 +243,13 @@ impl MappedIndex {
                 "index files are little-endian; this machine is not",
             ));
         }
-        let end = layout
-            .offsets()
-            .ok_or_else(|| damaged(path, "counts overflow"))?
-            .2;
+        let overflow = || damaged(path, "counts overflow");
+        let body_end = layout.offsets().ok_or_else(overflow)?.2;
+        let pieces = layout.pieces().ok_or_else(overflow)?;
+        let end = pieces
+            .checked_mul(8)
+            .and_then(|t| body_end.checked_add(t))
+            .ok_or_else(overflow)?;
         if end != map.len() {
             return Err(damaged(
                 path,
@@ -181,8 +263,19 @@ impl MappedIndex {
         #[cfg(unix)]
         // Probes are random access: don't let the kernel read ahead on our behalf.
         let _ = map.advise(memmap2::Advice::Random);
+        if xxh3_64(&map[body_end..end]) != u64_at(64) {
+            return Err(damaged(path, "piece table checksum mismatch"));
+        }
         Ok(MappedIndex {
-            body_checksum: u64_at(56),
+            root: u64_at(64),
+            pieces: Pieces {
+                body: HEADER_LEN..body_end,
+                piece: layout.piece,
+                table: body_end,
+                state: (0..pieces)
+                    .map(|_| std::sync::atomic::AtomicU8::new(0))
+                    .collect(),
+            },
             map,
             layout,
             path: path.to_path_buf(),
@@ -200,7 +293,11 @@ impl MappedIndex {
             bloom: bytemuck::cast_slice(&m[bloom..records]),
             records: &m[records..end],
             accounts: self.layout.accounts,
-            backing: Some((&self.map, records)),
+            backing: Some(crate::index::Backing {
+                map: &self.map,
+                records,
+                pieces: &self.pieces,
+            }),
         }
     }
 
@@ -209,31 +306,38 @@ impl MappedIndex {
         self.layout.groups
     }
 
-    /// Reads the whole body and compares it with the header's checksum.
-    ///
-    /// The body is hashed in 64 MiB pieces, each released from this process's
-    /// resident memory once hashed: the scan faults back in only the pages it probes,
-    /// so checking a 4 GB index does not make the run 4 GB larger.
-    pub fn verify_body(&self) -> Result<(), LmxError> {
-        const PIECE: usize = 64 << 20;
-        let mut h = Xxh3::new();
-        let mut at = HEADER_LEN;
-        while at < self.map.len() {
-            let end = (at + PIECE).min(self.map.len());
-            h.update(&self.map[at..end]);
-            crate::mapped::release(&self.map, at..end);
-            at = end;
-        }
-        if h.digest() == self.body_checksum {
+    /// Checks the pieces of the slot table and Bloom filter, which the scan probes
+    /// for every dump line (the scan runs this alongside; results are written only
+    /// if it passes). Each piece is released from resident memory once hashed: the
+    /// scan faults back in only the pages it probes.
+    pub fn verify_tables(&self) -> Result<(), LmxError> {
+        let (_, records, _) = self.layout.offsets().expect("checked at open");
+        self.verified(self.pieces.ensure(&self.map, HEADER_LEN..records, true))
+    }
+
+    /// Checks the whole body (what `leakmatch index --verify` would do; tests).
+    pub fn verify_all(&self) -> Result<(), LmxError> {
+        self.verified(self.pieces.ensure(&self.map, 0..self.map.len(), true))
+    }
+
+    /// Whether every piece the run has read so far was good: called before any
+    /// result is written.
+    pub fn verify_read(&self) -> Result<(), LmxError> {
+        self.verified(!self.pieces.any_bad())
+    }
+
+    fn verified(&self, good: bool) -> Result<(), LmxError> {
+        if good {
             Ok(())
         } else {
             Err(damaged(&self.path, "body checksum mismatch"))
         }
     }
 
-    /// The body checksum: identifies the customers snapshot the index was built from.
-    pub fn body_checksum(&self) -> u64 {
-        self.body_checksum
+    /// The checksum of the piece table: identifies the customers snapshot the index
+    /// was built from.
+    pub fn root(&self) -> u64 {
+        self.root
     }
 }
 
@@ -250,17 +354,38 @@ fn body_sections<'a>(v: &IndexView<'a>) -> [&'a [u8]; 3] {
     ]
 }
 
-/// Checksum of an index's body as it would be written; identifies a customers
-/// snapshot whether the index was built in memory or mapped.
+/// The piece table of a body made of `sections`, in pieces of [`PIECE`] bytes.
+fn piece_table(sections: [&[u8]; 3]) -> Vec<u8> {
+    let mut table = Vec::new();
+    let mut h = Xxh3::new();
+    let mut filled = 0;
+    for mut s in sections {
+        while !s.is_empty() {
+            let take = s.len().min(PIECE - filled);
+            h.update(&s[..take]);
+            filled += take;
+            s = &s[take..];
+            if filled == PIECE {
+                table.extend_from_slice(&h.digest().to_le_bytes());
+                h.reset();
+                filled = 0;
+            }
+        }
+    }
+    if filled > 0 {
+        table.extend_from_slice(&h.digest().to_le_bytes());
+    }
+    table
+}
+
+/// The snapshot id of an index as it would be written (the checksum of its piece
+/// table); identifies a customers snapshot whether the index was built in memory or
+/// mapped.
 pub fn snapshot_id(index: &CustomerIndex) -> u64 {
     if let Some(m) = index.mapped() {
-        return m.body_checksum();
+        return m.root();
     }
-    let mut h = Xxh3::new();
-    for s in body_sections(&index.view()) {
-        h.update(s);
-    }
-    h.digest()
+    xxh3_64(&piece_table(body_sections(&index.view())))
 }
 
 /// Writes `index` to `w` in the `.lmx` format.
@@ -282,13 +407,16 @@ pub fn write_to<W: Write>(index: &CustomerIndex, mut w: W) -> io::Result<()> {
     {
         header[16 + 8 * i..24 + 8 * i].copy_from_slice(&n.to_le_bytes());
     }
-    header[56..64].copy_from_slice(&snapshot_id(index).to_le_bytes());
-    let hc = xxh3_64(&header[..64]);
-    header[64..72].copy_from_slice(&hc.to_le_bytes());
+    let table = piece_table(body_sections(&v));
+    header[56..64].copy_from_slice(&(PIECE as u64).to_le_bytes());
+    header[64..72].copy_from_slice(&xxh3_64(&table).to_le_bytes());
+    let hc = xxh3_64(&header[..72]);
+    header[72..80].copy_from_slice(&hc.to_le_bytes());
     w.write_all(&header)?;
     for s in body_sections(&v) {
         w.write_all(s)?;
     }
+    w.write_all(&table)?;
     w.flush()
 }
 
@@ -300,4 +428,62 @@ pub fn write(index: &CustomerIndex, path: &Path) -> Result<(), LmxError> {
             source,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::IndexBuilder;
+    use crate::login;
+    use crate::verify::parse_stored;
+
+    fn ids_found(index: &CustomerIndex, n: usize) -> usize {
+        let v = index.view();
+        (0..n)
+            .filter(|i| {
+                let (norm, h) = login::normalize_and_hash(format!("user{i}@x.io").as_bytes());
+                v.lookup(h, &norm, &mut Vec::new())
+                    .and_then(|g| g.accounts().next())
+                    .and_then(|a| v.account(a))
+                    .is_some()
+            })
+            .count()
+    }
+
+    /// A damaged piece of records is caught when a lookup reads it, and only then:
+    /// lookups elsewhere still answer, and the run learns it must not write results.
+    #[test]
+    fn a_damaged_records_piece_is_caught_when_read() {
+        const N: usize = 30_000;
+        let hash = parse_stored("5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8").unwrap();
+        let mut b = IndexBuilder::new();
+        for i in 0..N {
+            b.add(&format!("id{i}"), &format!("user{i}@x.io"), &hash)
+                .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.lmx");
+        write(&b.build().unwrap(), &path).unwrap();
+        let good = open(&path).unwrap();
+        assert_eq!(ids_found(&good, N), N);
+        good.mapped().unwrap().verify_all().unwrap();
+        let root = good.mapped().unwrap().root();
+
+        // Flip one byte in the last piece of the body (records).
+        let mut bytes = std::fs::read(&path).unwrap();
+        let pieces = (bytes.len() - HEADER_LEN) / (PIECE + 8) + 1;
+        let body_end = bytes.len() - pieces * 8;
+        assert!(pieces > 2, "the test needs several pieces");
+        bytes[body_end - 100] ^= 0x55;
+        std::fs::write(&path, &bytes).unwrap();
+        let bad = open(&path).unwrap();
+        let m = bad.mapped().unwrap();
+        assert_eq!(m.root(), root, "the piece table itself is intact");
+        m.verify_tables().unwrap();
+        m.verify_read().unwrap();
+        let found = ids_found(&bad, N);
+        assert!(found < N && found > N / 2, "{found}");
+        assert!(m.verify_read().is_err());
+        assert!(m.verify_all().is_err());
+    }
 }

@@ -517,3 +517,43 @@ fn big_customers_file_parallel_path_agrees_with_the_csv_reader() {
         );
     }
 }
+
+/// A big index is checked piece by piece as the run reads it: damage in a piece of
+/// records that no dump line leads to does not stop a run that never reads it, and
+/// stops (exit 2, nothing written) a run that does. Damage in the slot table or the
+/// Bloom filter, which every run reads, always stops it.
+#[test]
+fn damaged_index_piece_is_refused_when_read() {
+    let dir = tmp();
+    let d = dir.path();
+    let hash = sha1_hex("pw");
+    let mut csv = String::from("account_id,login,password_hash\n");
+    let mut hits = String::new();
+    for i in 0..50_000 {
+        csv.push_str(&format!("id{i},user{i}@x.example,{hash}\n"));
+        hits.push_str(&format!("user{i}@x.example:pw\n"));
+    }
+    write(d, "customers.csv", csv);
+    write(d, "none/d.txt", "nobody@x.example:pw\n");
+    write(d, "all/d.txt", hits);
+    let good = build_index(d);
+    assert!(good.len() > 3 << 20, "several 1 MiB pieces");
+
+    // The piece table is 8 bytes a piece at the end; damage the last body piece.
+    let pieces = good.len().div_ceil((1 << 20) + 8);
+    let mut records = good.clone();
+    records[good.len() - pieces * 8 - 100] ^= 0x55;
+    write(d, "records.lmx", &records);
+    let run = scan(d, &["--index", "records.lmx", "--format", "ids", "none"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "");
+    let run = scan(d, &["--index", "records.lmx", "--format", "ids", "all"]);
+    assert_fatal(&run, &["records.lmx", "checksum"]);
+
+    // The first byte of the slot table.
+    let mut slots = good.clone();
+    slots[80] ^= 0x55;
+    write(d, "slots.lmx", &slots);
+    let run = scan(d, &["--index", "slots.lmx", "--format", "ids", "none"]);
+    assert_fatal(&run, &["slots.lmx", "checksum"]);
+}
