@@ -365,6 +365,14 @@ fn strip_url(after_scheme: &[u8]) -> Option<&[u8]> {
 
 /// Parses a JSON object line.
 fn parse_json(line: &[u8]) -> Parsed<'_> {
+    if let Some(parsed) = parse_flat_json(line) {
+        return parsed;
+    }
+    parse_json_serde(line)
+}
+
+/// The full JSON rules (serde_json).
+fn parse_json_serde(line: &[u8]) -> Parsed<'_> {
     match serde_json::from_slice::<JsonCred<'_>>(line) {
         Ok(JsonCred {
             login: Some((_, login)),
@@ -373,6 +381,86 @@ fn parse_json(line: &[u8]) -> Parsed<'_> {
         Ok(_) => Parsed::Skip(SkipReason::JsonMissingField),
         Err(_) => Parsed::Skip(SkipReason::BadJson),
     }
+}
+
+/// The fast path of [`parse_json`] for the common shape of a JSON dump line: one
+/// flat object whose keys and values are all strings without escapes or control
+/// characters. Returns `None` for anything else (escapes, numbers, `null`, nesting,
+/// malformed input), which then goes through serde_json; when it answers, it answers
+/// exactly as serde_json would (a property test holds it to that). Profiling showed
+/// serde_json at about 1 µs a line, a third of the parse time on 3% of the lines.
+fn parse_flat_json(line: &[u8]) -> Option<Parsed<'_>> {
+    /// A string at `i` (just past its opening quote): no `\` and no control
+    /// character, valid UTF-8. Returns it and the index past its closing quote.
+    fn string(line: &[u8], i: usize) -> Option<(&[u8], usize)> {
+        let len = memchr::memchr2(b'"', b'\\', &line[i..])?;
+        let s = &line[i..i + len];
+        if line[i + len] != b'"' || s.iter().any(|&b| b < 0x20) {
+            return None;
+        }
+        std::str::from_utf8(s).ok()?;
+        Some((s, i + len + 1))
+    }
+    fn ws(line: &[u8], mut i: usize) -> usize {
+        while i < line.len() && matches!(line[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        i
+    }
+    let mut i = ws(line, 0);
+    if line.get(i) != Some(&b'{') {
+        return None;
+    }
+    let mut login: Option<(usize, &[u8])> = None;
+    let mut password: Option<(usize, &[u8])> = None;
+    i = ws(line, i + 1);
+    if line.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if line.get(i) != Some(&b'"') {
+                return None;
+            }
+            let (key, next) = string(line, i + 1)?;
+            i = ws(line, next);
+            if line.get(i) != Some(&b':') {
+                return None;
+            }
+            i = ws(line, i + 1);
+            if line.get(i) != Some(&b'"') {
+                return None; // not a string value: serde decides
+            }
+            let (value, next) = string(line, i + 1)?;
+            // `key` is valid UTF-8 (checked by `string`).
+            let key = std::str::from_utf8(key).ok()?;
+            let slot = if let Some(p) = key_priority(&LOGIN_KEYS, key) {
+                Some((p, &mut login))
+            } else {
+                key_priority(&PASSWORD_KEYS, key).map(|p| (p, &mut password))
+            };
+            if let Some((prio, slot)) = slot {
+                if slot.is_none_or(|(have, _)| prio < have) {
+                    *slot = Some((prio, value));
+                }
+            }
+            i = ws(line, next);
+            match line.get(i) {
+                Some(b',') => i = ws(line, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    if ws(line, i) != line.len() {
+        return None;
+    }
+    Some(match (login, password) {
+        (Some((_, l)), Some((_, p))) => pair(l, p),
+        _ => Parsed::Skip(SkipReason::JsonMissingField),
+    })
 }
 
 fn cow_str_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
@@ -718,6 +806,47 @@ mod tests {
         assert_eq!(CsvColumns::from_header(&none), None);
     }
 
+    #[test]
+    fn flat_json_fast_path_takes_the_common_shape_only() {
+        let plain = |p: Option<Parsed<'_>>| match p {
+            Some(Parsed::Pair(c)) => Some(Ok((c.login.to_vec(), c.password.to_vec()))),
+            Some(Parsed::Skip(r)) => Some(Err(r)),
+            None => None,
+        };
+        let pair = |l: &str, p: &str| Some(Ok((l.as_bytes().to_vec(), p.as_bytes().to_vec())));
+        assert_eq!(
+            plain(parse_flat_json(br#"{"email":"a@b.c","password":"x y"}"#)),
+            pair("a@b.c", "x y")
+        );
+        assert_eq!(
+            plain(parse_flat_json(
+                br#" { "user" : "u", "EMAIL":"e", "pwd":"1", "pass":"2" } "#
+            )),
+            pair("e", "2")
+        );
+        assert_eq!(
+            plain(parse_flat_json(br#"{"email":"a@b.c"}"#)),
+            Some(Err(SkipReason::JsonMissingField))
+        );
+        assert_eq!(
+            plain(parse_flat_json(b"{}")),
+            Some(Err(SkipReason::JsonMissingField))
+        );
+        for other in [
+            &br#"{"email":"a\u0040b","password":"x"}"#[..],
+            br#"{"email":"a@b","password":12}"#,
+            br#"{"email":"a@b","password":"x"} trailing"#,
+            br#"{"email":"a@b","password":"x""#,
+            br#"{"email":"a@b","n":{"password":"x"}}"#,
+        ] {
+            assert!(
+                parse_flat_json(other).is_none(),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
     mod props {
         use super::*;
         use proptest::prelude::*;
@@ -747,6 +876,61 @@ mod tests {
                 proptest::collection::vec(any::<u8>(), 0..8),
             ];
             proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+        }
+
+        /// JSON-ish objects: flat string fields most of the time, with every kind of
+        /// deviation the fast path must hand over to serde.
+        fn jsonish() -> impl Strategy<Value = Vec<u8>> {
+            let key = prop_oneof![
+                Just("\"email\"".to_string()),
+                Just("\"EMAIL\"".to_string()),
+                Just("\"user\"".to_string()),
+                Just("\"login\"".to_string()),
+                Just("\"password\"".to_string()),
+                Just("\"Pass\"".to_string()),
+                Just("\"pwd\"".to_string()),
+                Just("\"other\"".to_string()),
+                Just("\"e\\u006dail\"".to_string()),
+                Just("email".to_string()),
+            ];
+            let value = prop_oneof![
+                4 => "[a-zA-Z0-9@. ]{0,6}".prop_map(|s| format!("\"{s}\"")),
+                1 => Just("\"a\\\"b\"".to_string()),
+                1 => Just("\"tab\there\"".to_string()),
+                1 => Just("\"é\"".to_string()),
+                1 => Just("12".to_string()),
+                1 => Just("null".to_string()),
+                1 => Just("{\"x\":1}".to_string()),
+                1 => Just("[\"a\"]".to_string()),
+                1 => Just("\"unterminated".to_string()),
+            ];
+            let ws = prop_oneof![Just(""), Just(" "), Just("\t"), Just("  ")];
+            let field = (key, ws.clone(), value, ws.clone())
+                .prop_map(|(k, w1, v, w2)| format!("{k}{w1}:{w2}{v}"));
+            let sep = prop_oneof![8 => Just(","), 1 => Just(",,"), 1 => Just(" , ")];
+            (
+                ws.clone(),
+                proptest::collection::vec((field, sep), 0..5),
+                ws,
+                prop_oneof![8 => Just("}"), 1 => Just(""), 1 => Just("} x"), 1 => Just("}}")],
+                proptest::collection::vec(any::<u8>(), 0..2),
+            )
+                .prop_map(|(w, fields, w2, close, noise)| {
+                    let n = fields.len();
+                    let mut body = String::new();
+                    for (i, (f, s)) in fields.into_iter().enumerate() {
+                        body.push_str(&f);
+                        if i + 1 < n {
+                            body.push_str(s);
+                        }
+                    }
+                    let mut line = format!("{w}{{{body}{w2}{close}").into_bytes();
+                    if noise.len() == 1 {
+                        let at = noise[0] as usize % (line.len() + 1);
+                        line.insert(at, noise[0]);
+                    }
+                    line
+                })
         }
 
         proptest! {
@@ -790,6 +974,18 @@ mod tests {
                         }
                         Parsed::Skip(r) => prop_assert!(false, "fast path paired, full rules skipped as {:?}", r),
                     }
+                }
+            }
+
+            /// Whenever the flat-JSON fast path answers, serde_json gives the same.
+            #[test]
+            fn flat_json_agrees_with_serde(line in jsonish()) {
+                let plain = |p: Parsed<'_>| match p {
+                    Parsed::Pair(c) => Ok((c.login.to_vec(), c.password.to_vec())),
+                    Parsed::Skip(r) => Err(r),
+                };
+                if let Some(fast) = parse_flat_json(&line) {
+                    prop_assert_eq!(plain(fast), plain(parse_json_serde(&line)));
                 }
             }
 
