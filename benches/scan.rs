@@ -79,7 +79,7 @@ fn bench_parse(c: &mut Criterion) {
             let mut pairs = 0u64;
             let mut pos = 0;
             while pos < data.len() {
-                let (end, sep) = parse::line_bounds(&data[pos..]);
+                let parse::LineBounds { end, sep, .. } = parse::line_bounds(&data[pos..]);
                 let line = &data[pos..pos + end];
                 pos += end + 1;
                 let ok = match parse::parse_common(line, sep) {

@@ -161,13 +161,26 @@ static COMMON_START: [bool; 256] = {
     t
 };
 
-/// Finds, in one pass over the bytes, where the line starting at `hay[0]` ends (the
-/// position of its `\n`, or `hay.len()`) and its first separator, if any.
+/// Where a line ends and what the scanner needs to know about it, from
+/// [`line_bounds`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineBounds {
+    /// Position of the line's `\n`, or the length of the buffer.
+    pub end: usize,
+    /// Its first separator, if any.
+    pub sep: Option<usize>,
+    /// Whether it holds a NUL byte (then only the full rules apply).
+    pub nul: bool,
+}
+
+/// Finds, in one pass over the bytes, where the line starting at `hay[0]` ends, its
+/// first separator, and whether it holds a NUL byte.
 ///
 /// This is the scanner's way through a buffer: one 16-byte SIMD compare per block
-/// answers both questions, instead of a newline search and a separator search.
+/// answers all three questions, instead of a newline search, a separator search and
+/// a NUL search.
 #[inline]
-pub fn line_bounds(hay: &[u8]) -> (usize, Option<usize>) {
+pub fn line_bounds(hay: &[u8]) -> LineBounds {
     simd::line_bounds(hay)
 }
 
@@ -175,8 +188,8 @@ pub fn line_bounds(hay: &[u8]) -> (usize, Option<usize>) {
 /// `login SEP password` with nothing unusual about it.
 ///
 /// `line` excludes its `\n`, and `sep` is its first separator as found by
-/// [`line_bounds`]. The caller guarantees the line has no NUL byte (it checks whole
-/// chunks at once). Returns `None` whenever the line needs the full rules (blank,
+/// [`line_bounds`]. The caller guarantees the line has no NUL byte ([`line_bounds`]
+/// says). Returns `None` whenever the line needs the full rules (blank,
 /// comment, JSON, a possible URL, empty password, too long, no separator); when it
 /// returns a pair, [`parse_line`] returns the same pair (a property test holds it to
 /// that).
@@ -200,36 +213,42 @@ pub fn parse_common(line: &[u8], sep: Option<usize>) -> Option<(&[u8], &[u8])> {
 
 /// The line/separator search of the fast path.
 mod simd {
-    use super::IS_SEP;
+    use super::{LineBounds, IS_SEP};
 
     /// Scalar finish: from `i` on, one byte at a time.
     #[inline]
-    fn tail(hay: &[u8], mut i: usize, mut sep: Option<usize>) -> (usize, Option<usize>) {
+    fn tail(hay: &[u8], mut i: usize, mut sep: Option<usize>, mut nul: bool) -> LineBounds {
         while i < hay.len() {
             let b = hay[i];
             if b == b'\n' {
-                return (i, sep);
+                return LineBounds { end: i, sep, nul };
             }
             if sep.is_none() && IS_SEP[b as usize] {
                 sep = Some(i);
             }
+            nul |= b == 0;
             i += 1;
         }
-        (hay.len(), sep)
+        LineBounds {
+            end: hay.len(),
+            sep,
+            nul,
+        }
     }
 
     /// See [`super::line_bounds`].
     #[cfg(target_arch = "x86_64")]
     #[inline]
-    pub fn line_bounds(hay: &[u8]) -> (usize, Option<usize>) {
+    pub fn line_bounds(hay: &[u8]) -> LineBounds {
         use std::arch::x86_64::*;
         let mut i = 0;
         let mut sep: Option<usize> = None;
+        let mut nul = false;
         while i + 16 <= hay.len() {
             // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are
             // always available; the unaligned load reads `hay[i..i + 16]`, which the
             // loop condition keeps in bounds.
-            let (nl, seps) = unsafe {
+            let (nl, seps, zeros) = unsafe {
                 let v = _mm_loadu_si128(hay.as_ptr().add(i) as *const __m128i);
                 let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
                 let seps = _mm_or_si128(
@@ -239,27 +258,32 @@ mod simd {
                 (
                     _mm_movemask_epi8(eq(b'\n')) as u32,
                     _mm_movemask_epi8(seps) as u32,
+                    _mm_movemask_epi8(eq(0)) as u32,
                 )
             };
-            if sep.is_none() && seps != 0 {
-                let s = seps.trailing_zeros();
-                if s < nl.trailing_zeros() {
-                    sep = Some(i + s as usize);
-                }
+            // Bits of this block that are still inside the line.
+            let inside = nl.wrapping_sub(1) & !nl;
+            if sep.is_none() && seps & inside != 0 {
+                sep = Some(i + seps.trailing_zeros() as usize);
             }
+            nul |= zeros & inside != 0;
             if nl != 0 {
-                return (i + nl.trailing_zeros() as usize, sep);
+                return LineBounds {
+                    end: i + nl.trailing_zeros() as usize,
+                    sep,
+                    nul,
+                };
             }
             i += 16;
         }
-        tail(hay, i, sep)
+        tail(hay, i, sep, nul)
     }
 
     /// See [`super::line_bounds`].
     #[cfg(not(target_arch = "x86_64"))]
     #[inline]
-    pub fn line_bounds(hay: &[u8]) -> (usize, Option<usize>) {
-        tail(hay, 0, None)
+    pub fn line_bounds(hay: &[u8]) -> LineBounds {
+        tail(hay, 0, None, false)
     }
 }
 
@@ -963,9 +987,10 @@ mod tests {
                 let mut hay = line.clone();
                 hay.push(b'\n');
                 hay.extend_from_slice(&after);
-                let (end, sep) = line_bounds(&hay);
+                let LineBounds { end, sep, nul } = line_bounds(&hay);
                 prop_assert_eq!(end, line.len());
                 prop_assert_eq!(sep, first_sep(&line));
+                prop_assert!(!nul);
                 if let Some((login, password)) = parse_common(&hay[..end], sep) {
                     match parse_line(&line) {
                         Parsed::Pair(c) => {
@@ -994,7 +1019,11 @@ mod tests {
             fn line_bounds_match_scalar(hay in proptest::collection::vec(
                 prop_oneof![Just(b'\n'), Just(b':'), Just(b'\t'), Just(b'a'), any::<u8>()], 0..80)) {
                 let end = memchr::memchr(b'\n', &hay).unwrap_or(hay.len());
-                prop_assert_eq!(line_bounds(&hay), (end, first_sep(&hay[..end])));
+                prop_assert_eq!(line_bounds(&hay), LineBounds {
+                    end,
+                    sep: first_sep(&hay[..end]),
+                    nul: hay[..end].contains(&0),
+                });
             }
 
             #[test]

@@ -502,20 +502,17 @@ impl<'i> LineScanner<'i> {
         let mut filling = Batch::new();
         let mut waiting = Batch::new();
         let mut probing = Batch::new();
-        // NUL bytes are rare: one SIMD pass over the whole chunk spares the fast path
-        // a check per line.
-        let nul_free = memchr::memchr(0, bytes).is_none();
         let mut pos = 0;
         while pos < bytes.len() {
-            let (end, sep) = parse::line_bounds(&bytes[pos..]);
+            let parse::LineBounds { end, sep, nul } = parse::line_bounds(&bytes[pos..]);
             let line = &bytes[pos..pos + end];
             pos += end + 1;
             self.line += 1;
             out.counters.lines += 1;
-            let common = if nul_free {
-                parse::parse_common(line, sep)
-            } else {
+            let common = if nul {
                 None
+            } else {
+                parse::parse_common(line, sep)
             };
             let (login, password) = match common {
                 Some(pair) => pair,
