@@ -37,8 +37,9 @@
 //! let scanned = scan::scan(&files, index.view(), &scan::ScanOptions::default());
 //! let checked = check::check(index.view(), &scanned.candidates, check::CheckOptions::default());
 //! let resets = report::reset_records(index.view(), &scanned.files, &checked.findings);
-//! assert_eq!(resets[0].account_id, "42");
-//! assert_eq!(resets[0].first_seen.line, 2);
+//! let first = resets.iter().next().unwrap();
+//! assert_eq!(first.account_id, "42");
+//! assert_eq!(first.first_seen.line, 2);
 //! ```
 
 #![deny(missing_docs)]

@@ -78,46 +78,73 @@ pub struct ReviewRecord<'a> {
     pub sightings: u64,
 }
 
-/// Builds the reset records, sorted by account_id. Ids and logins are copied out of
-/// the index (a few bytes per reported account), so the index's pages can be released
-/// before the report is sorted and written.
-pub fn reset_records<'a>(
-    index: IndexView<'_>,
+/// The reset list, sorted by account_id: the accounts' ids and logins copied out of
+/// the index into one buffer (a few bytes per reported account, so the index's pages
+/// can be released before the list is sorted and written), each record built from it
+/// as it is written.
+pub struct Resets<'a> {
+    copied: Copied,
+    findings: Vec<Finding>,
     files: &'a [String],
-    findings: &[Finding],
-) -> Vec<ResetRecord<'a>> {
-    let copied = Copied::of(index, findings.iter().map(|f| f.account));
-    copied
-        .sorted()
-        .map(|(row, id, login)| {
-            let f = &findings[row.src];
+}
+
+impl<'a> Resets<'a> {
+    /// Number of accounts to reset.
+    pub fn len(&self) -> usize {
+        self.copied.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.copied.rows.is_empty()
+    }
+
+    /// The records, in account_id order.
+    pub fn iter(&self) -> impl Iterator<Item = ResetRecord<'_>> + '_ {
+        self.copied.rows.iter().map(|row| {
+            let f = &self.findings[row.src];
             ResetRecord {
-                account_id: Cow::Owned(id),
-                login: Cow::Owned(login),
+                account_id: Cow::Borrowed(&self.copied.text[row.id.clone()]),
+                login: Cow::Borrowed(&self.copied.text[row.login.clone()]),
                 reason: "password_match",
                 scheme: row.scheme.name(),
                 sightings: f.sightings,
                 first_seen: FirstSeen {
-                    file: files
+                    file: self
+                        .files
                         .get(f.first_seen.file as usize)
                         .map_or("", String::as_str),
                     line: f.first_seen.line,
                 },
             }
         })
-        .collect()
+    }
+}
+
+/// Builds the reset list (see [`Resets`]).
+pub fn reset_records<'a>(
+    index: IndexView<'_>,
+    files: &'a [String],
+    findings: &[Finding],
+) -> Resets<'a> {
+    Resets {
+        copied: Copied::of(index, findings.iter().map(|f| f.account)).sorted(),
+        findings: findings.to_vec(),
+        files,
+    }
 }
 
 /// Builds the review records, sorted by account_id.
 pub fn review_records<'a>(index: IndexView<'_>, reviews: &[Review]) -> Vec<ReviewRecord<'a>> {
-    let copied = Copied::of(index, reviews.iter().map(|r| r.account));
+    let copied = Copied::of(index, reviews.iter().map(|r| r.account)).sorted();
     copied
-        .sorted()
-        .map(|(row, id, login)| {
+        .rows
+        .iter()
+        .map(|row| {
             let r = &reviews[row.src];
             ReviewRecord {
-                account_id: Cow::Owned(id),
-                login: Cow::Owned(login),
+                account_id: Cow::Owned(copied.text[row.id.clone()].to_owned()),
+                login: Cow::Owned(copied.text[row.login.clone()].to_owned()),
                 scheme: row.scheme.name(),
                 candidates: r.candidates,
                 checked: r.checked,
@@ -152,10 +179,12 @@ impl Copied {
     /// Reads `accounts` (in index order, so a mapped index is read front to back),
     /// releasing the index's records every [`RELEASE_BATCH`] accounts. An account a
     /// corrupt index cannot give is left out.
-    fn of(index: IndexView<'_>, accounts: impl Iterator<Item = AccountId>) -> Copied {
+    fn of(index: IndexView<'_>, accounts: impl ExactSizeIterator<Item = AccountId>) -> Copied {
+        let n = accounts.len();
         let mut c = Copied {
-            text: String::new(),
-            rows: Vec::new(),
+            // About 40 bytes of id and login an account.
+            text: String::with_capacity(n * 40),
+            rows: Vec::with_capacity(n),
         };
         for (src, account) in accounts.enumerate() {
             if src > 0 && src % RELEASE_BATCH == 0 {
@@ -183,22 +212,16 @@ impl Copied {
         c
     }
 
-    /// The rows sorted by account_id, with their id and login. Ids are unique, so an
-    /// unstable sort is still one order.
-    fn sorted(mut self) -> impl Iterator<Item = (CopiedRow, String, String)> {
-        let text = std::mem::take(&mut self.text);
+    /// The rows sorted by account_id. Ids are unique, so an unstable sort is still
+    /// one order.
+    fn sorted(mut self) -> Copied {
+        let text = &self.text;
         self.rows.par_sort_unstable_by(|a, b| {
             a.key
                 .cmp(&b.key)
                 .then_with(|| text[a.id.clone()].cmp(&text[b.id.clone()]))
         });
-        self.rows.into_iter().map(move |r| {
-            let (id, login) = (
-                text[r.id.clone()].to_owned(),
-                text[r.login.clone()].to_owned(),
-            );
-            (r, id, login)
-        })
+        self
     }
 }
 
@@ -222,15 +245,15 @@ pub fn formatter(format: OutputFormat) -> Box<dyn Format> {
 }
 
 /// Writes the whole reset list in `format`.
-pub fn write_resets(
+pub fn write_resets<'r>(
     w: &mut dyn Write,
     format: OutputFormat,
-    records: &[ResetRecord<'_>],
+    records: impl IntoIterator<Item = ResetRecord<'r>>,
 ) -> io::Result<()> {
     let mut f = formatter(format);
     f.header(w)?;
     for r in records {
-        f.record(w, r)?;
+        f.record(w, &r)?;
     }
     w.flush()
 }
@@ -324,7 +347,7 @@ mod tests {
 
     fn render(format: OutputFormat) -> String {
         let mut out = Vec::new();
-        write_resets(&mut out, format, &sample()).unwrap();
+        write_resets(&mut out, format, sample()).unwrap();
         String::from_utf8(out).unwrap()
     }
 
