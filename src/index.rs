@@ -230,25 +230,25 @@ impl<'a> IndexView<'a> {
     /// Bloom filter.
     #[inline]
     pub fn slot_hint(&self, hash: u64) -> Option<Hint> {
-        let n = self.slots.len();
-        if n == 0 {
-            return None;
-        }
-        let mask = n - 1;
+        self.fingerprint_matches(hash)
+            .next()
+            .map(|off| Hint(off as u64))
+    }
+
+    /// The `records` offsets of the groups on the probe chain of `hash` whose slot
+    /// carries its fingerprint, in probe order. The chain ends at an empty slot, or
+    /// after `n` probes in a corrupt table with no empty slot.
+    #[inline]
+    fn fingerprint_matches(&self, hash: u64) -> impl Iterator<Item = usize> + 'a {
+        let slots = self.slots;
+        let mask = slots.len().wrapping_sub(1);
         let fp = hash >> OFF_BITS;
-        let mut i = (hash as usize) & mask;
-        // At most `n` probes even in a corrupt table with no empty slot.
-        for _ in 0..n {
-            let slot = self.slots[i];
-            if slot == 0 {
-                return None;
-            }
-            if slot >> OFF_BITS == fp {
-                return Some(Hint(((slot & OFF_MASK) - 1) * 8));
-            }
-            i = (i + 1) & mask;
-        }
-        None
+        let start = hash as usize;
+        (0..slots.len())
+            .map(move |k| slots[start.wrapping_add(k) & mask])
+            .take_while(|&slot| slot != 0)
+            .filter(move |&slot| slot >> OFF_BITS == fp)
+            .map(|slot| ((slot & OFF_MASK) - 1) as usize * 8)
     }
 
     /// The accounts whose normalised login is `norm` (with `hash` its
@@ -293,29 +293,10 @@ impl<'a> IndexView<'a> {
         hash: u64,
         mut same_login: impl FnMut(&'a str) -> bool,
     ) -> Option<Group<'a>> {
-        let n = self.slots.len();
-        if n == 0 {
-            return None;
-        }
-        let mask = n - 1;
-        let fp = hash >> OFF_BITS;
-        let mut i = (hash as usize) & mask;
-        // At most `n` probes even in a corrupt table with no empty slot.
-        for _ in 0..n {
-            let slot = self.slots[i];
-            if slot == 0 {
-                return None;
-            }
-            if slot >> OFF_BITS == fp {
-                if let Some((g, h)) = self.group_at(((slot & OFF_MASK) - 1) as usize * 8) {
-                    if h == hash && self.first_login_is(g, &mut same_login) {
-                        return Some(g);
-                    }
-                }
-            }
-            i = (i + 1) & mask;
-        }
-        None
+        self.fingerprint_matches(hash).find_map(|off| {
+            let (g, h) = self.group_at(off)?;
+            (h == hash && self.first_login_is(g, &mut same_login)).then_some(g)
+        })
     }
 
     /// Whether `same_login` accepts the registered login of the group's first account
