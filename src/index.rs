@@ -344,7 +344,7 @@ impl<'a> IndexView<'a> {
     }
 
     /// Drops this process's page-table entries for the records of a large mapped
-    /// index, so that what verification and reports read stops counting as resident
+    /// index, so that what verification reads stops counting as resident
     /// memory; the pages stay in the page cache and fault back in when read again.
     /// A no-op for an index in memory, or one whose records are under
     /// [`RELEASE_MIN_RECORDS`] (keeping those mapped costs little and spares the
@@ -353,7 +353,7 @@ impl<'a> IndexView<'a> {
     /// Why: each page read in `records` is mapped together with up to 15 cached
     /// neighbours (the kernel's fault-around), so checking a few hundred thousand
     /// accounts of a 4 GB index would map nearly all of it, although it is shared,
-    /// clean page cache. Verification and reports release after each batch of
+    /// clean page cache. Verification releases after each batch of
     /// accounts; the scan never reads the records ([`IndexView::may_hold`]).
     pub fn release_records(&self) {
         if let Some(b) = self.backing {

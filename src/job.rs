@@ -143,8 +143,8 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let checked = check::check(view, &scanned.candidates, job.check);
     let verified = Instant::now();
 
-    let resets = report::reset_records(view, &scanned.files, &checked.findings);
-    let reviews = report::review_records(view, &checked.reviews);
+    let resets = report::reset_records(&scanned.files, &checked.findings);
+    let reviews = report::review_records(&checked.reviews);
     // Nothing is written if any piece of the index that was read is damaged.
     if let Some(m) = index.mapped() {
         m.verify_read()?;

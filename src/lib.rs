@@ -36,7 +36,7 @@
 //! let (files, _errors) = source::discover(&[dump]);
 //! let scanned = scan::scan(&files, index.view(), &scan::ScanOptions::default());
 //! let checked = check::check(index.view(), &scanned.candidates, check::CheckOptions::default());
-//! let resets = report::reset_records(index.view(), &scanned.files, &checked.findings);
+//! let resets = report::reset_records(&scanned.files, &checked.findings);
 //! let first = resets.iter().next().unwrap();
 //! assert_eq!(first.account_id, "42");
 //! assert_eq!(first.first_seen.line, 2);

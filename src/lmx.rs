@@ -27,7 +27,7 @@
 //! truncated file is refused). The body is checked piece by piece, each piece the
 //! first time the run needs it ([`Pieces`]): the slot table and Bloom filter, which
 //! every dump line probes, in the background while the scan runs; a piece of records
-//! when verification or a report first reads from it. A run that read a piece that
+//! when verification first reads from it. A run that read a piece that
 //! fails its checksum refuses to write results. A nightly scan of a small dump against
 //! a huge index so reads only the filter, the table and the few records it hits,
 //! instead of hashing gigabytes every run. Every lookup is bounds-checked, so even a

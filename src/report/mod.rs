@@ -13,15 +13,12 @@ pub mod ndjson;
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Write};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use crate::check::{Finding, Review};
-use crate::index::{AccountId, IndexView};
-use crate::verify::Scheme;
 
 /// The output formats of the reset list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -78,36 +75,34 @@ pub struct ReviewRecord<'a> {
     pub sightings: u64,
 }
 
-/// The reset list, sorted by account_id: the accounts' ids and logins copied out of
-/// the index into one buffer (a few bytes per reported account, so the index's pages
-/// can be released before the list is sorted and written), each record built from it
-/// as it is written.
+/// The reset list, sorted by account_id; each record is built from its finding as
+/// the writer asks for it.
 pub struct Resets<'a> {
-    copied: Copied,
-    findings: Vec<Finding>,
+    findings: &'a [Finding],
+    order: Vec<usize>,
     files: &'a [String],
 }
 
 impl<'a> Resets<'a> {
     /// Number of accounts to reset.
     pub fn len(&self) -> usize {
-        self.copied.rows.len()
+        self.order.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.copied.rows.is_empty()
+        self.order.is_empty()
     }
 
     /// The records, in account_id order.
-    pub fn iter(&self) -> impl Iterator<Item = ResetRecord<'_>> + '_ {
-        self.copied.rows.iter().map(|row| {
-            let f = &self.findings[row.src];
+    pub fn iter(&self) -> impl Iterator<Item = ResetRecord<'a>> + '_ {
+        self.order.iter().map(|&i| {
+            let f = &self.findings[i];
             ResetRecord {
-                account_id: Cow::Borrowed(&self.copied.text[row.id.clone()]),
-                login: Cow::Borrowed(&self.copied.text[row.login.clone()]),
+                account_id: Cow::Borrowed(&f.name.id),
+                login: Cow::Borrowed(&f.name.login),
                 reason: "password_match",
-                scheme: row.scheme.name(),
+                scheme: f.name.scheme.name(),
                 sightings: f.sightings,
                 first_seen: FirstSeen {
                     file: self
@@ -122,30 +117,24 @@ impl<'a> Resets<'a> {
 }
 
 /// Builds the reset list (see [`Resets`]).
-pub fn reset_records<'a>(
-    index: IndexView<'_>,
-    files: &'a [String],
-    findings: &[Finding],
-) -> Resets<'a> {
+pub fn reset_records<'a>(files: &'a [String], findings: &'a [Finding]) -> Resets<'a> {
     Resets {
-        copied: Copied::of(index, findings.iter().map(|f| f.account)).sorted(),
-        findings: findings.to_vec(),
+        order: by_id(findings.iter().map(|f| &*f.name.id)),
+        findings,
         files,
     }
 }
 
 /// Builds the review records, sorted by account_id.
-pub fn review_records<'a>(index: IndexView<'_>, reviews: &[Review]) -> Vec<ReviewRecord<'a>> {
-    let copied = Copied::of(index, reviews.iter().map(|r| r.account)).sorted();
-    copied
-        .rows
-        .iter()
-        .map(|row| {
-            let r = &reviews[row.src];
+pub fn review_records(reviews: &[Review]) -> Vec<ReviewRecord<'_>> {
+    by_id(reviews.iter().map(|r| &*r.name.id))
+        .into_iter()
+        .map(|i| {
+            let r = &reviews[i];
             ReviewRecord {
-                account_id: Cow::Owned(copied.text[row.id.clone()].to_owned()),
-                login: Cow::Owned(copied.text[row.login.clone()].to_owned()),
-                scheme: row.scheme.name(),
+                account_id: Cow::Borrowed(&r.name.id),
+                login: Cow::Borrowed(&r.name.login),
+                scheme: r.name.scheme.name(),
                 candidates: r.candidates,
                 checked: r.checked,
                 sightings: r.sightings,
@@ -154,75 +143,24 @@ pub fn review_records<'a>(index: IndexView<'_>, reviews: &[Review]) -> Vec<Revie
         .collect()
 }
 
-/// Accounts read from the index between two releases of its resident records.
-const RELEASE_BATCH: usize = 16 * 1024;
-
-/// The ids and logins of some accounts, copied out of the index into one buffer, and
-/// an order by account_id.
-struct Copied {
-    text: String,
-    rows: Vec<CopiedRow>,
-}
-
-struct CopiedRow {
-    /// The id's first 16 bytes, big-endian and zero-padded: ordering by it agrees
-    /// with ordering by the id, so the sort compares whole ids only on a tie.
-    key: u128,
-    id: Range<usize>,
-    login: Range<usize>,
-    scheme: Scheme,
-    /// Position in the caller's list.
-    src: usize,
-}
-
-impl Copied {
-    /// Reads `accounts` (in index order, so a mapped index is read front to back),
-    /// releasing the index's records every [`RELEASE_BATCH`] accounts. An account a
-    /// corrupt index cannot give is left out.
-    fn of(index: IndexView<'_>, accounts: impl ExactSizeIterator<Item = AccountId>) -> Copied {
-        let n = accounts.len();
-        let mut c = Copied {
-            // About 40 bytes of id and login an account.
-            text: String::with_capacity(n * 40),
-            rows: Vec::with_capacity(n),
-        };
-        for (src, account) in accounts.enumerate() {
-            if src > 0 && src % RELEASE_BATCH == 0 {
-                index.release_records();
-            }
-            let Some(a) = index.account(account) else {
-                continue;
-            };
+/// The positions of `ids` in account_id order. It sorts each id's first 16 bytes
+/// (big-endian, zero-padded: ordering by them agrees with ordering by the ids) and
+/// compares whole ids only on a tie, instead of chasing every id's pointer on
+/// every comparison. Ids are unique, so an unstable sort is still one order.
+fn by_id<'i>(ids: impl Iterator<Item = &'i str>) -> Vec<usize> {
+    let ids: Vec<&str> = ids.collect();
+    let mut keys: Vec<(u128, usize)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
             let mut prefix = [0u8; 16];
-            let n = a.id.len().min(16);
-            prefix[..n].copy_from_slice(&a.id.as_bytes()[..n]);
-            let id = c.text.len()..c.text.len() + a.id.len();
-            c.text.push_str(a.id);
-            let login = c.text.len()..c.text.len() + a.login.len();
-            c.text.push_str(a.login);
-            c.rows.push(CopiedRow {
-                key: u128::from_be_bytes(prefix),
-                id,
-                login,
-                scheme: a.scheme,
-                src,
-            });
-        }
-        index.release_records();
-        c
-    }
-
-    /// The rows sorted by account_id. Ids are unique, so an unstable sort is still
-    /// one order.
-    fn sorted(mut self) -> Copied {
-        let text = &self.text;
-        self.rows.par_sort_unstable_by(|a, b| {
-            a.key
-                .cmp(&b.key)
-                .then_with(|| text[a.id.clone()].cmp(&text[b.id.clone()]))
-        });
-        self
-    }
+            let n = id.len().min(16);
+            prefix[..n].copy_from_slice(&id.as_bytes()[..n]);
+            (u128::from_be_bytes(prefix), i)
+        })
+        .collect();
+    keys.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| ids[a.1].cmp(ids[b.1])));
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 /// An output format: optional header, then one record at a time.
