@@ -1,20 +1,22 @@
-//! The parallel scan: dump bytes in, per-account candidate passwords out.
+//! The parallel scan: dump bytes in, candidate (login, password) pairs out.
 //!
 //! Owns scheduling and the hot loop. The run's files are cut into work units —
 //! memory-mapped files into chunks of [`ScanOptions::chunk_bytes`] ending at a line
 //! boundary, streamed files (stdin, compressed files, zip members) and CSV files as
 //! one unit each — and rayon scans the units in parallel, so one 50 GB file keeps every
 //! core busy, and so do ten thousand small or compressed ones. Units are processed in
-//! bounded waves and merged in unit order, so results never depend on thread timing.
+//! bounded waves and appended in unit order, so results never depend on thread timing.
 //!
-//! Per line the hot loop does: find the line end and first separator in one SIMD
-//! pass ([`parse::line_bounds`]), take the common `login:password` shape on a fast path
-//! or apply the full rules ([`crate::parse`]), hash the normalised login (on the
-//! stack for short ASCII logins), and probe the [`IndexView`]. Probes are pipelined
-//! over two batches of [`BATCH`] lines so every slot is prefetched a whole batch before
-//! it is read. No heap allocation per line; only a login the index may hold records
-//! its candidate password (deduplicated per login and password, with its sightings
-//! and first sighting).
+//! Per line the hot loop does: find the line end, first separator and any NUL byte in
+//! one SIMD pass ([`parse::line_bounds`]), take the common `login:password` shape on a
+//! fast path or apply the full rules ([`crate::parse`]), hash the login's normalised
+//! form straight from the dump's bytes ([`login::hash_login`]), and probe the
+//! [`IndexView`]. Probes are pipelined over three batches of [`BATCH`] lines (hash and
+//! prefetch the Bloom word; read it and prefetch the slot of the few survivors; read
+//! the slot), so every probe finds its cache line on the way. No heap allocation per
+//! line; only a login the index may hold records its candidate password in the unit's
+//! [`Candidates`] (deduplicated per login and password, with its sightings and first
+//! sighting).
 //!
 //! The scan reads only the index's Bloom filter and slot table, never its records:
 //! it does not confirm logins or verify passwords ([`crate::check`] does both).
