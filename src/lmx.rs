@@ -287,7 +287,7 @@ impl MappedIndex {
         let (bloom, records, end) = self.layout.offsets().expect("checked at open");
         let m = &self.map[..];
         IndexView {
-            // The map is page-aligned and the header is 72 bytes, so the slots and the
+            // The map is page-aligned and the header is 80 bytes, so the slots and the
             // Bloom words are 8-byte aligned; `cast_slice` checks it anyway.
             slots: bytemuck::cast_slice(&m[HEADER_LEN..bloom]),
             bloom: bytemuck::cast_slice(&m[bloom..records]),
