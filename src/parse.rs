@@ -435,8 +435,7 @@ fn parse_flat_json(line: &[u8]) -> Option<Parsed<'_>> {
     if line.get(i) != Some(&b'{') {
         return None;
     }
-    let mut login: Option<(usize, &[u8])> = None;
-    let mut password: Option<(usize, &[u8])> = None;
+    let mut fields: JsonFields<&[u8]> = JsonFields::new();
     i = ws(line, i + 1);
     if line.get(i) == Some(&b'}') {
         i += 1;
@@ -457,15 +456,8 @@ fn parse_flat_json(line: &[u8]) -> Option<Parsed<'_>> {
             let (value, next) = string(line, i + 1)?;
             // `key` is valid UTF-8 (checked by `string`).
             let key = std::str::from_utf8(key).ok()?;
-            let slot = if let Some(p) = key_priority(&LOGIN_KEYS, key) {
-                Some((p, &mut login))
-            } else {
-                key_priority(&PASSWORD_KEYS, key).map(|p| (p, &mut password))
-            };
-            if let Some((prio, slot)) = slot {
-                if slot.is_none_or(|(have, _)| prio < have) {
-                    *slot = Some((prio, value));
-                }
+            if let Some(slot) = fields.slot(key) {
+                slot.offer(value);
             }
             i = ws(line, next);
             match line.get(i) {
@@ -481,7 +473,7 @@ fn parse_flat_json(line: &[u8]) -> Option<Parsed<'_>> {
     if ws(line, i) != line.len() {
         return None;
     }
-    Some(match (login, password) {
+    Some(match (fields.login, fields.password) {
         (Some((_, l)), Some((_, p))) => pair(l, p),
         _ => Parsed::Skip(SkipReason::JsonMissingField),
     })
@@ -500,9 +492,58 @@ fn key_priority(keys: &[&str], key: &str) -> Option<usize> {
 
 /// The two fields we want from a JSON line, with the priority of the key they came
 /// from; every other field is skipped without allocating.
-struct JsonCred<'a> {
-    login: Option<(usize, Cow<'a, str>)>,
-    password: Option<(usize, Cow<'a, str>)>,
+type JsonCred<'a> = JsonFields<Cow<'a, str>>;
+
+/// The login and password found so far in a JSON object, each with the priority of
+/// the key it came from: the one place the key rules ([`LOGIN_KEYS`],
+/// [`PASSWORD_KEYS`], case-insensitive, the best key wins and the first of equal
+/// keys) live, for the flat fast path and for serde_json alike.
+struct JsonFields<V> {
+    login: Option<(usize, V)>,
+    password: Option<(usize, V)>,
+}
+
+/// Where a value under one wanted key goes.
+struct KeySlot<'s, V> {
+    prio: usize,
+    field: &'s mut Option<(usize, V)>,
+}
+
+impl<V> JsonFields<V> {
+    fn new() -> Self {
+        JsonFields {
+            login: None,
+            password: None,
+        }
+    }
+
+    /// The slot for a value under `key`, or `None` if the key is not one we want.
+    fn slot(&mut self, key: &str) -> Option<KeySlot<'_, V>> {
+        if let Some(prio) = key_priority(&LOGIN_KEYS, key) {
+            Some(KeySlot {
+                prio,
+                field: &mut self.login,
+            })
+        } else {
+            key_priority(&PASSWORD_KEYS, key).map(|prio| KeySlot {
+                prio,
+                field: &mut self.password,
+            })
+        }
+    }
+}
+
+impl<V> KeySlot<'_, V> {
+    /// Keeps `value` unless a key of higher or equal priority already gave one.
+    fn offer(self, value: V) {
+        if self
+            .field
+            .as_ref()
+            .is_none_or(|(have, _)| self.prio < *have)
+        {
+            *self.field = Some((self.prio, value));
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for JsonCred<'de> {
@@ -521,23 +562,12 @@ impl<'de> Visitor<'de> for JsonCredVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = JsonCred {
-            login: None,
-            password: None,
-        };
+        let mut out = JsonCred::new();
         while let Some(key) = map.next_key::<CowStr<'de>>()? {
-            let slot = if let Some(p) = key_priority(&LOGIN_KEYS, &key.0) {
-                Some((p, &mut out.login))
-            } else {
-                key_priority(&PASSWORD_KEYS, &key.0).map(|p| (p, &mut out.password))
-            };
-            match slot {
-                Some((prio, slot)) => {
-                    let value = map.next_value::<MaybeStr<'de>>()?;
-                    if let Some(v) = value.0 {
-                        if slot.as_ref().is_none_or(|(have, _)| prio < *have) {
-                            *slot = Some((prio, v));
-                        }
+            match out.slot(&key.0) {
+                Some(slot) => {
+                    if let Some(v) = map.next_value::<MaybeStr<'de>>()?.0 {
+                        slot.offer(v);
                     }
                 }
                 None => {
