@@ -53,6 +53,14 @@ fn pad8(n: usize) -> usize {
     (n + 7) & !7
 }
 
+/// Bytes an account entry takes in `records`, given the total length of its fields:
+/// the one place the entry layout's size is computed (written by the builder, read
+/// back by [`entry_len`]).
+#[inline]
+fn entry_size(fields: usize) -> usize {
+    ENTRY_HEADER + pad8(fields)
+}
+
 #[inline]
 fn u16_at(b: &[u8], o: usize) -> Option<u16> {
     Some(u16::from_le_bytes(
@@ -157,7 +165,7 @@ pub(crate) fn prefetch<T: ?Sized>(x: &T) {
 fn entry_len(records: &[u8], at: usize) -> Option<usize> {
     let header = records.get(at..at.checked_add(ENTRY_HEADER)?)?;
     let field = |i: usize| u16::from_le_bytes([header[i], header[i + 1]]) as usize;
-    let len = ENTRY_HEADER + pad8(field(2) + field(4) + field(6));
+    let len = entry_size(field(2) + field(4) + field(6));
     (at.checked_add(len)? <= records.len()).then_some(len)
 }
 
@@ -520,6 +528,13 @@ struct Span {
     len: u16,
 }
 
+impl Row {
+    /// Total length of the id, login and stored hash.
+    fn fields_len(&self) -> usize {
+        self.id.len as usize + self.login.len as usize + self.data.len as usize
+    }
+}
+
 struct Row {
     hash: u64,
     /// Which heap holds this row's bytes.
@@ -668,7 +683,7 @@ impl IndexBuilder {
         GROUP_HEADER
             + run
                 .iter()
-                .map(|r| ENTRY_HEADER + pad8((r.id.len + r.login.len + r.data.len) as usize))
+                .map(|r| entry_size(r.fields_len()))
                 .sum::<usize>()
     }
 
@@ -700,11 +715,11 @@ impl IndexBuilder {
                 for s in [r.id, r.login, r.data] {
                     put(&s.len.to_le_bytes());
                 }
-                let fields = (r.id.len + r.login.len + r.data.len) as usize;
                 for s in [r.id, r.login, r.data] {
                     put(self.field(r, s));
                 }
-                put(&[0; 8][..pad8(fields) - fields]);
+                let fields = r.fields_len();
+                put(&[0; 8][..entry_size(fields) - ENTRY_HEADER - fields]);
             }
         }
         debug_assert_eq!(at, out.len());
