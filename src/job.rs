@@ -141,14 +141,15 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let scanned_at = Instant::now();
     let view = index.view();
     let checked = check::check(view, &scanned.candidates, job.check);
+    // Verification was the last reader of the index: nothing is written if any
+    // piece of it that was read is damaged.
+    if let Some(m) = index.mapped() {
+        m.verify_read()?;
+    }
     let verified = Instant::now();
 
     let resets = report::reset_records(&scanned.files, &checked.findings);
     let reviews = report::review_records(&checked.reviews);
-    // Nothing is written if any piece of the index that was read is damaged.
-    if let Some(m) = index.mapped() {
-        m.verify_read()?;
-    }
 
     let mut summary = Summary::from_counters(&scanned.counters);
     summary.files_skipped_seen = incremental.as_ref().map_or(0, |i| i.skipped);

@@ -315,8 +315,9 @@ impl MappedIndex {
         self.verified(self.pieces.ensure(&self.map, HEADER_LEN..records, true))
     }
 
-    /// Checks the whole body (what `leakmatch index --verify` would do; tests).
-    pub fn verify_all(&self) -> Result<(), LmxError> {
+    /// Checks the whole body.
+    #[cfg(test)]
+    fn verify_all(&self) -> Result<(), LmxError> {
         self.verified(self.pieces.ensure(&self.map, 0..self.map.len(), true))
     }
 
