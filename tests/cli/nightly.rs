@@ -263,24 +263,14 @@ fn state_zip_with_corrupt_member_is_not_recorded() {
     let dir = tmp();
     let d = dir.path();
     corrupt_zip_setup(d);
-    let args = [
-        "--customers",
-        "customers.csv",
-        "--state",
-        "state",
-        "--stats",
-        "stats.json",
-        "dumps",
-    ];
-    let run = scan(d, &args);
+    let (run, _) = state_run(d, &[]);
     run.expect_code(1);
     assert_eq!(briefs(&run), CORRUPT_ZIP_RESULT);
     // The archive is read again (and reported again); the clean file is skipped.
-    let run = scan(d, &args);
+    let (run, stats) = state_run(d, &[]);
     run.expect_code(1);
     assert!(run.stderr.contains("arch.zip"), "{}", run.stderr);
     assert_eq!(briefs(&run), "c-1 sha1 1 dumps/arch.zip!a-good.txt:1\n");
-    let stats = read_stats(&d.join("stats.json"));
     assert_eq!(stat(&stats, "files_skipped_seen"), 1);
 }
 
@@ -384,15 +374,15 @@ fn state_setup() -> tempfile::TempDir {
 /// `scan --customers customers.csv --state state --stats stats.json EXTRA... dumps`;
 /// returns the run and its stats.
 fn state_run(d: &Path, extra: &[&str]) -> (Run, serde_json::Value) {
+    state_run_from(d, ["--customers", "customers.csv"], extra)
+}
+
+/// [`state_run`] with the customers given by `source` (`--customers F` or
+/// `--index F`).
+fn state_run_from(d: &Path, source: [&str; 2], extra: &[&str]) -> (Run, serde_json::Value) {
     let _ = std::fs::remove_file(d.join("stats.json"));
-    let mut args = vec![
-        "--customers",
-        "customers.csv",
-        "--state",
-        "state",
-        "--stats",
-        "stats.json",
-    ];
+    let mut args = source.to_vec();
+    args.extend_from_slice(&["--state", "state", "--stats", "stats.json"]);
     args.extend_from_slice(extra);
     args.push("dumps");
     let run = scan(d, &args);
@@ -525,23 +515,7 @@ fn state_with_index_and_new_index_rescans() {
         ])
         .assert()
         .code(0);
-    let idx_run = |idx: &str| -> (Run, serde_json::Value) {
-        let _ = std::fs::remove_file(d.join("stats.json"));
-        let run = scan(
-            d,
-            &[
-                "--index",
-                idx,
-                "--state",
-                "state",
-                "--stats",
-                "stats.json",
-                "dumps",
-            ],
-        );
-        let stats = read_stats(&d.join("stats.json"));
-        (run, stats)
-    };
+    let idx_run = |idx: &str| state_run_from(d, ["--index", idx], &[]);
     let (run, stats) = idx_run("one.lmx");
     assert_full_scan(&run, &stats);
     let (run, stats) = idx_run("one.lmx");
