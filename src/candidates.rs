@@ -177,57 +177,73 @@ impl Candidates {
         self.entries.is_empty()
     }
 
-    /// The distinct candidates, sorted by login hash, login, then password: entries
-    /// of the same pair are merged (sightings summed, earliest first sighting kept).
-    /// The order is the index's record order, and does not depend on the order of
-    /// the entries.
+    /// The distinct candidates, grouped by login and sorted by login hash, login,
+    /// then password: entries of the same pair are merged (sightings summed, earliest
+    /// first sighting kept). The order is the index's record order, and does not
+    /// depend on the order of the entries.
     ///
-    /// It sorts compact (hash, entry) keys, comparing bytes only between entries of
-    /// one hash, then gathers the entries in that order with a prefetch a few ahead.
-    pub fn distinct(&self) -> Vec<Candidate<'_>> {
+    /// One parallel sort of plain (hash, entry) integer keys puts each login's
+    /// entries next to each other without reading them; the keys are then cut at
+    /// hash boundaries into pieces gathered in parallel, with a prefetch a few
+    /// entries ahead, and only a run of entries sharing one hash (a login seen with
+    /// several passwords, or in several scan units) is sorted by its bytes.
+    pub fn distinct(&self) -> Distinct<'_> {
         use rayon::prelude::*;
-        const AHEAD: usize = 8;
-        let (entries, bytes) = (&self.entries, &self.bytes);
-        let mut keys: Vec<(u64, usize)> = entries
+        let mut keys: Vec<(u64, usize)> = self
+            .entries
             .iter()
             .enumerate()
             .map(|(i, e)| (e.hash, i))
             .collect();
-        keys.par_sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                let (x, y) = (&entries[a.1], &entries[b.1]);
-                x.login(bytes)
-                    .cmp(y.login(bytes))
-                    .then_with(|| x.password(bytes).cmp(y.password(bytes)))
-            })
-        });
-        let mut out: Vec<Candidate<'_>> = Vec::with_capacity(keys.len());
-        for (k, &(hash, i)) in keys.iter().enumerate() {
-            if let Some(&(_, ahead)) = keys.get(k + AHEAD) {
-                crate::index::prefetch(&entries[ahead]);
-            }
+        keys.par_sort_unstable();
+        let pieces = cut_at_hash_changes(&keys, 8 * rayon::current_num_threads());
+        let parts: Vec<Run<'_>> = pieces
+            .into_par_iter()
+            .map(|keys| self.gather(keys))
+            .collect();
+        Distinct { parts }
+    }
+
+    /// [`Candidates::distinct`] of the entries that `keys` (sorted, whole hash runs)
+    /// name.
+    fn gather(&self, keys: &[(u64, usize)]) -> Run<'_> {
+        const AHEAD: usize = 8;
+        let (entries, bytes) = (&self.entries, &self.bytes);
+        let mut out = Run {
+            cands: Vec::with_capacity(keys.len()),
+            runs: Vec::new(),
+        };
+        let candidate = |i: usize| {
             let e = &entries[i];
-            let c = Candidate {
-                hash,
+            Candidate {
+                hash: e.hash,
                 hint: e.hint,
                 login: e.login(bytes),
                 password: e.password(bytes),
                 info: e.info,
-            };
-            match out.last_mut() {
-                Some(kept)
-                    if kept.hash == hash
-                        && kept.login == c.login
-                        && kept.password == c.password =>
-                {
-                    kept.info.absorb(c.info)
+            }
+        };
+        let mut k = 0;
+        while k < keys.len() {
+            let hash = keys[k].0;
+            let run = keys[k..].iter().take_while(|key| key.0 == hash).count();
+            for &(_, i) in &keys[k..k + run] {
+                if let Some(&(_, ahead)) = keys.get(k + AHEAD) {
+                    crate::index::prefetch(&entries[ahead]);
                 }
-                _ => out.push(c),
+                out.cands.push(candidate(i));
+                k += 1;
+            }
+            if run == 1 {
+                out.runs.push(1);
+            } else {
+                out.merge_tail(out.cands.len() - run);
             }
         }
         out
     }
 
+    /// Every entry, in the order first added.
     /// Every entry, in the order first added.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Candidate<'_>> + '_ {
         let bytes = &self.bytes;
@@ -239,6 +255,86 @@ impl Candidates {
             info: e.info,
         })
     }
+}
+
+/// The distinct candidates of a [`Candidates`], in runs of one login each (see
+/// [`Candidates::distinct`]).
+pub struct Distinct<'a> {
+    /// Consecutive pieces, each gathered by one task (not concatenated: copying
+    /// them into one fresh buffer cost as much as gathering them).
+    parts: Vec<Run<'a>>,
+}
+
+impl<'a> Distinct<'a> {
+    /// Every candidate, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Candidate<'a>> + '_ {
+        self.parts.iter().flat_map(|p| &p.cands)
+    }
+
+    /// Each login's candidates, in order; the caller may reorder within a login.
+    pub fn logins_mut(&mut self) -> Vec<&mut [Candidate<'a>]> {
+        let mut out = Vec::with_capacity(self.parts.iter().map(|p| p.runs.len()).sum());
+        for part in &mut self.parts {
+            let mut rest = &mut part.cands[..];
+            for &n in &part.runs {
+                let (login, after) = std::mem::take(&mut rest).split_at_mut(n);
+                out.push(login);
+                rest = after;
+            }
+        }
+        out
+    }
+}
+
+/// A piece of [`Distinct`]: candidates, and the length of each login's run in them.
+struct Run<'a> {
+    cands: Vec<Candidate<'a>>,
+    runs: Vec<usize>,
+}
+
+impl Run<'_> {
+    /// Sorts the candidates from `start` on (all of one login hash) by login and
+    /// password, merges equal pairs, and records the run of each login.
+    fn merge_tail(&mut self, start: usize) {
+        let tail = &mut self.cands[start..];
+        tail.sort_unstable_by(|a, b| {
+            a.login
+                .cmp(b.login)
+                .then_with(|| a.password.cmp(b.password))
+        });
+        let mut kept = 0;
+        for r in 1..tail.len() {
+            let c = tail[r];
+            if c.login == tail[kept].login && c.password == tail[kept].password {
+                tail[kept].info.absorb(c.info);
+            } else {
+                kept += 1;
+                tail[kept] = c;
+            }
+        }
+        let tail = &tail[..=kept];
+        for login in tail.chunk_by(|a, b| a.login == b.login) {
+            self.runs.push(login.len());
+        }
+        self.cands.truncate(start + kept + 1);
+    }
+}
+
+/// Cuts sorted `keys` into about `pieces` slices, never inside a run of one hash.
+fn cut_at_hash_changes(keys: &[(u64, usize)], pieces: usize) -> Vec<&[(u64, usize)]> {
+    let target = keys.len().div_ceil(pieces.max(1)).max(1);
+    let mut out = Vec::with_capacity(pieces + 1);
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let mut end = target.min(rest.len());
+        while end < rest.len() && rest[end].0 == rest[end - 1].0 {
+            end += 1;
+        }
+        let (piece, after) = rest.split_at(end);
+        out.push(piece);
+        rest = after;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -279,7 +375,8 @@ mod tests {
         b.add(1, Hint(0), b"a@x", b"pw", 2, seen(1));
         a.append(b, 10);
         assert_eq!(a.len(), 3);
-        let all: Vec<_> = a.distinct().iter().map(|c| (c.login, c.info)).collect();
+        let d = a.distinct();
+        let all: Vec<_> = d.iter().map(|c| (c.login, c.info)).collect();
         assert_eq!(
             all[0],
             (
@@ -302,5 +399,72 @@ mod tests {
         );
         assert_eq!(all.len(), 2);
         assert_eq!(format!("{a:?}"), "Candidates(3 entries)");
+    }
+
+    #[test]
+    fn pieces_never_split_a_hash() {
+        let keys: Vec<(u64, usize)> = [1, 1, 1, 2, 3, 3, 3, 3, 4]
+            .iter()
+            .map(|&h| (h, 0))
+            .collect();
+        for n in 1..12 {
+            let pieces = cut_at_hash_changes(&keys, n);
+            assert_eq!(pieces.concat(), keys);
+            for w in pieces.windows(2) {
+                assert_ne!(w[0].last().unwrap().0, w[1][0].0);
+            }
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        proptest! {
+            /// `distinct` equals a plain map from (hash, login, password) to merged
+            /// sightings, whatever the sets appended, and its login runs are exactly
+            /// the (hash, login) groups, colliding hashes included.
+            #[test]
+            fn distinct_is_the_merged_map_grouped_by_login(
+                sets in proptest::collection::vec(
+                    proptest::collection::vec(
+                        (0u64..4, 0u8..3, 0u8..3, 1u64..4, 1u64..50),
+                        0..30,
+                    ),
+                    1..5,
+                ),
+            ) {
+                let mut all = Candidates::default();
+                let mut model: BTreeMap<(u64, Vec<u8>, Vec<u8>), CandInfo> = BTreeMap::new();
+                for set in &sets {
+                    let mut c = Candidates::default();
+                    for &(hash, login, password, sightings, line) in set {
+                        let (l, p) = (vec![b'a' + login], vec![b'0' + password]);
+                        c.add(hash, Hint(0), &l, &p, sightings, seen(line));
+                        let info = CandInfo { sightings, first: seen(line) };
+                        model
+                            .entry((hash, l, p))
+                            .and_modify(|m| m.absorb(info))
+                            .or_insert(info);
+                    }
+                    all.append(c, 0);
+                }
+                let mut d = all.distinct();
+                let got: Vec<_> = d
+                    .iter()
+                    .map(|c| ((c.hash, c.login.to_vec(), c.password.to_vec()), c.info))
+                    .collect();
+                let want: Vec<_> = model.into_iter().collect();
+                prop_assert_eq!(&got, &want);
+                let runs: Vec<Vec<u8>> = d.logins_mut().iter().map(|r| {
+                    assert!(r.iter().all(|c| c.hash == r[0].hash && c.login == r[0].login));
+                    r[0].login.to_vec()
+                }).collect();
+                let mut groups: Vec<(u64, Vec<u8>)> = want.iter().map(|((h, l, _), _)| (*h, l.clone())).collect();
+                groups.dedup();
+                prop_assert_eq!(runs.len(), groups.len());
+            }
+        }
     }
 }

@@ -113,24 +113,22 @@ impl CheckOutcome {
 /// Logins are taken in hash order, which is the order of the index's records, so a
 /// mapped index is read front to back and each batch's pages are released behind it.
 pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) -> CheckOutcome {
-    let all = candidates.distinct();
-    let logins: Vec<&[Candidate<'_>]> = all
-        .chunk_by(|a, b| a.hash == b.hash && a.login == b.login)
-        .collect();
+    let mut distinct = candidates.distinct();
+    let mut logins = distinct.logins_mut();
     // In batches, releasing the records a mapped index faulted in after each one (see
     // `IndexView::release_records`).
     let mut out = CheckOutcome::default();
-    for batch in logins.chunks(CHECK_BATCH) {
+    for batch in logins.chunks_mut(CHECK_BATCH) {
         let part = batch
-            .par_chunks(256)
+            .par_chunks_mut(256)
             .fold(CheckOutcome::default, |mut acc, logins| {
                 let mut scratch = Vec::new();
-                for (i, cands) in logins.iter().enumerate() {
+                for i in 0..logins.len() {
                     // The candidates' bytes are scattered over the scan's arena.
                     if let Some(ahead) = logins.get(i + 4) {
                         crate::index::prefetch(ahead[0].login);
                     }
-                    check_login(index, cands, opts, &mut scratch, &mut acc);
+                    check_login(index, &mut *logins[i], opts, &mut scratch, &mut acc);
                 }
                 acc
             })
@@ -151,7 +149,7 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
 /// hold after all (a fingerprint collision in the scan) is dropped here.
 fn check_login(
     index: IndexView<'_>,
-    cands: &[Candidate<'_>],
+    cands: &mut [Candidate<'_>],
     opts: CheckOptions,
     scratch: &mut Vec<u8>,
     out: &mut CheckOutcome,
@@ -159,20 +157,14 @@ fn check_login(
     let (hash, hint, login) = (cands[0].hash, cands[0].hint, cands[0].login);
     // Per login: most-sighted first, then first seen; the password bytes only break
     // exact ties so the order (and the result) is the same on every run.
-    let mut ordered;
-    let cands = if cands.len() > 1 {
-        ordered = cands.to_vec();
-        ordered.sort_unstable_by(|a, b| {
-            b.info
-                .sightings
-                .cmp(&a.info.sightings)
-                .then_with(|| a.info.first.cmp(&b.info.first))
-                .then_with(|| a.password.cmp(b.password))
-        });
-        &ordered[..]
-    } else {
-        cands
-    };
+    cands.sort_unstable_by(|a, b| {
+        b.info
+            .sightings
+            .cmp(&a.info.sightings)
+            .then_with(|| a.info.first.cmp(&b.info.first))
+            .then_with(|| a.password.cmp(b.password))
+    });
+    let cands = &*cands;
     let Some(group) = index.confirm(hash, hint, login, scratch) else {
         return;
     };
