@@ -84,22 +84,61 @@ impl Entry {
 /// [`Candidates::append`] the same pair may have one entry per appended set, which
 /// [`Candidates::distinct`] merges.
 ///
+/// Appending keeps each set as it is (its line offset beside it) instead of copying
+/// it into one buffer: the scan appends hundreds of units' sets on one thread
+/// (copying them was 30 ms of serial work for the 20M-line benchmark dump).
+///
 /// The lookup table's hasher is foldhash with a per-process random seed, so a dump
 /// cannot choose passwords that collide in it; the order of [`Candidates::iter`]
 /// does not depend on it.
 #[derive(Default)]
 pub struct Candidates {
-    /// (key hash, entry number).
-    table: hashbrown::HashTable<(u64, usize)>,
+    /// The set [`Candidates::add`] fills (line offset 0).
+    own: Set,
+    /// Sets appended, each with its line offset.
+    appended: Vec<Set>,
+    hasher: foldhash::fast::RandomState,
+}
+
+/// Distinct candidates in one byte arena.
+#[derive(Default)]
+struct Set {
+    /// (key hash, entry number); emptied once the set is appended elsewhere.
+    table: hashbrown::HashTable<(u64, u32)>,
     entries: Vec<Entry>,
     /// Each entry's login then password.
     bytes: Vec<u8>,
-    hasher: foldhash::fast::RandomState,
+    /// Added to the line of every entry's first sighting.
+    line_offset: u64,
+}
+
+impl Set {
+    fn candidate(&self, i: u32) -> Candidate<'_> {
+        let e = &self.entries[i as usize];
+        let mut info = e.info;
+        info.first.line += self.line_offset;
+        Candidate {
+            hash: e.hash,
+            hint: e.hint,
+            login: e.login(&self.bytes),
+            password: e.password(&self.bytes),
+            info,
+        }
+    }
+
+    /// Moves the set into `to`, its lines `line_offset` further on.
+    fn move_into(mut self, to: &mut Vec<Set>, line_offset: u64) {
+        if !self.entries.is_empty() {
+            self.table = hashbrown::HashTable::new();
+            self.line_offset += line_offset;
+            to.push(self);
+        }
+    }
 }
 
 impl std::fmt::Debug for Candidates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Candidates({} entries)", self.entries.len())
+        write!(f, "Candidates({} entries)", self.len())
     }
 }
 
@@ -124,57 +163,58 @@ impl Candidates {
             h.write(password);
             h.finish()
         };
-        let (entries, bytes) = (&self.entries, &self.bytes);
-        let found = self.table.find(key, |&(k, i)| {
-            let e = &entries[i];
+        let set = &mut self.own;
+        let (entries, bytes) = (&set.entries, &set.bytes);
+        let found = set.table.find(key, |&(k, i)| {
+            let e = &entries[i as usize];
             k == key && e.hash == hash && e.login(bytes) == login && e.password(bytes) == password
         });
         if let Some(&(_, i)) = found {
-            self.entries[i].info.absorb(info);
+            set.entries[i as usize].info.absorb(info);
             return;
         }
-        let i = self.entries.len();
-        self.entries.push(Entry {
+        let Ok(i) = u32::try_from(set.entries.len()) else {
+            // Entries are numbered with 32 bits: a full set is put aside (the same
+            // pair may then have two entries, which `distinct` merges).
+            std::mem::take(&mut self.own).move_into(&mut self.appended, 0);
+            return self.add(hash, hint, login, password, sightings, first);
+        };
+        set.entries.push(Entry {
             hash,
             hint,
-            at: self.bytes.len(),
+            at: set.bytes.len(),
             login_len: login.len() as u32,
             password_len: password.len() as u32,
             info,
         });
-        self.bytes.extend_from_slice(login);
-        self.bytes.extend_from_slice(password);
-        self.table.insert_unique(key, (key, i), |&(k, _)| k);
+        set.bytes.extend_from_slice(login);
+        set.bytes.extend_from_slice(password);
+        set.table.insert_unique(key, (key, i), |&(k, _)| k);
     }
 
     /// Appends another set whose line numbers are `line_offset` short, without
-    /// looking for pairs both hold (see [`Candidates::distinct`]). Later
-    /// [`Candidates::add`]s deduplicate only among themselves.
+    /// looking for pairs both hold (see [`Candidates::distinct`]) and without copying
+    /// it. Later [`Candidates::add`]s deduplicate only among themselves.
     pub fn append(&mut self, other: Candidates, line_offset: u64) {
-        if self.entries.is_empty() && line_offset == 0 {
-            *self = other;
-            self.table = hashbrown::HashTable::new();
-            return;
+        other.own.move_into(&mut self.appended, line_offset);
+        for set in other.appended {
+            set.move_into(&mut self.appended, line_offset);
         }
-        self.table = hashbrown::HashTable::new();
-        let shift = self.bytes.len();
-        self.bytes.extend_from_slice(&other.bytes);
-        self.entries.extend(other.entries.iter().map(|e| {
-            let mut e = *e;
-            e.at += shift;
-            e.info.first.line += line_offset;
-            e
-        }));
+    }
+
+    /// Every set: those appended, then the own one.
+    fn sets(&self) -> impl Iterator<Item = &Set> {
+        self.appended.iter().chain(std::iter::once(&self.own))
     }
 
     /// Number of entries (distinct pairs until sets are appended).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.sets().map(|s| s.entries.len()).sum()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// The distinct candidates, grouped by login and sorted by login hash, login,
@@ -182,79 +222,66 @@ impl Candidates {
     /// first sighting kept). The order is the index's record order, and does not
     /// depend on the order of the entries.
     ///
-    /// One parallel sort of plain (hash, entry) integer keys puts each login's
+    /// One parallel sort of plain (hash, set, entry) integer keys puts each login's
     /// entries next to each other without reading them; the keys are then cut at
     /// hash boundaries into pieces gathered in parallel, with a prefetch a few
     /// entries ahead, and only a run of entries sharing one hash (a login seen with
     /// several passwords, or in several scan units) is sorted by its bytes.
     pub fn distinct(&self) -> Distinct<'_> {
         use rayon::prelude::*;
-        let mut keys: Vec<(u64, usize)> = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.hash, i))
-            .collect();
+        let sets: Vec<&Set> = self.sets().collect();
+        let mut keys: Vec<Key> = Vec::with_capacity(self.len());
+        for (n, set) in sets.iter().enumerate() {
+            // One set per scan unit that found candidates: far fewer than 2^32.
+            let n = n as u32;
+            keys.extend(set.entries.iter().zip(0u32..).map(|(e, i)| (e.hash, n, i)));
+        }
         keys.par_sort_unstable();
         let pieces = cut_at_hash_changes(&keys, 8 * rayon::current_num_threads());
         let parts: Vec<Run<'_>> = pieces
             .into_par_iter()
-            .map(|keys| self.gather(keys))
+            .map(|keys| gather(&sets, keys))
             .collect();
         Distinct { parts }
     }
 
-    /// [`Candidates::distinct`] of the entries that `keys` (sorted, whole hash runs)
-    /// name.
-    fn gather(&self, keys: &[(u64, usize)]) -> Run<'_> {
-        const AHEAD: usize = 8;
-        let (entries, bytes) = (&self.entries, &self.bytes);
-        let mut out = Run {
-            cands: Vec::with_capacity(keys.len()),
-            runs: Vec::new(),
-        };
-        let candidate = |i: usize| {
-            let e = &entries[i];
-            Candidate {
-                hash: e.hash,
-                hint: e.hint,
-                login: e.login(bytes),
-                password: e.password(bytes),
-                info: e.info,
-            }
-        };
-        let mut k = 0;
-        while k < keys.len() {
-            let hash = keys[k].0;
-            let run = keys[k..].iter().take_while(|key| key.0 == hash).count();
-            for &(_, i) in &keys[k..k + run] {
-                if let Some(&(_, ahead)) = keys.get(k + AHEAD) {
-                    crate::index::prefetch(&entries[ahead]);
-                }
-                out.cands.push(candidate(i));
-                k += 1;
-            }
-            if run == 1 {
-                out.runs.push(1);
-            } else {
-                out.merge_tail(out.cands.len() - run);
-            }
-        }
-        out
+    /// Every entry: the appended sets' in the order appended, then the own set's, in
+    /// the order first added.
+    pub fn iter(&self) -> impl Iterator<Item = Candidate<'_>> + '_ {
+        self.sets()
+            .flat_map(|set| (0..set.entries.len() as u32).map(move |i| set.candidate(i)))
     }
+}
 
-    /// Every entry, in the order first added.
-    /// Every entry, in the order first added.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Candidate<'_>> + '_ {
-        let bytes = &self.bytes;
-        self.entries.iter().map(move |e| Candidate {
-            hash: e.hash,
-            hint: e.hint,
-            login: e.login(bytes),
-            password: e.password(bytes),
-            info: e.info,
-        })
+/// A sort key of [`Candidates::distinct`]: login hash, set, entry.
+type Key = (u64, u32, u32);
+
+/// [`Candidates::distinct`] of the entries that `keys` (sorted, whole hash runs)
+/// name.
+fn gather<'a>(sets: &[&'a Set], keys: &[Key]) -> Run<'a> {
+    const AHEAD: usize = 8;
+    let mut out = Run {
+        cands: Vec::with_capacity(keys.len()),
+        runs: Vec::new(),
+    };
+    let mut k = 0;
+    while k < keys.len() {
+        let hash = keys[k].0;
+        let run = keys[k..].iter().take_while(|key| key.0 == hash).count();
+        for &(_, set, i) in &keys[k..k + run] {
+            if let Some(&(_, s, e)) = keys.get(k + AHEAD) {
+                crate::index::prefetch(&sets[s as usize].entries[e as usize]);
+            }
+            out.cands.push(sets[set as usize].candidate(i));
+            k += 1;
+        }
+        if run == 1 {
+            out.runs.push(1);
+        } else {
+            out.merge_tail(out.cands.len() - run);
+        }
     }
+    out
 }
 
 /// The distinct candidates of a [`Candidates`], in runs of one login each (see
@@ -321,7 +348,7 @@ impl Run<'_> {
 }
 
 /// Cuts sorted `keys` into about `pieces` slices, never inside a run of one hash.
-fn cut_at_hash_changes(keys: &[(u64, usize)], pieces: usize) -> Vec<&[(u64, usize)]> {
+fn cut_at_hash_changes(keys: &[Key], pieces: usize) -> Vec<&[Key]> {
     let target = keys.len().div_ceil(pieces.max(1)).max(1);
     let mut out = Vec::with_capacity(pieces + 1);
     let mut rest = keys;
@@ -403,9 +430,9 @@ mod tests {
 
     #[test]
     fn pieces_never_split_a_hash() {
-        let keys: Vec<(u64, usize)> = [1, 1, 1, 2, 3, 3, 3, 3, 4]
+        let keys: Vec<Key> = [1, 1, 1, 2, 3, 3, 3, 3, 4]
             .iter()
-            .map(|&h| (h, 0))
+            .map(|&h| (h, 0, 0))
             .collect();
         for n in 1..12 {
             let pieces = cut_at_hash_changes(&keys, n);
