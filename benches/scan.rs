@@ -72,16 +72,15 @@ fn bench_parse(c: &mut Criterion) {
             black_box(pairs)
         })
     });
-    // What the scanner does: one SIMD pass for line end and separator, the fast path
-    // for the common shape, the full rules for the rest.
-    g.bench_function("line_bounds+parse_common", |b| {
+    // What the scanner does: block bitmasks for line ends, separators and NULs, the
+    // fast path for the common shape, the full rules for the rest.
+    g.bench_function("lines+parse_common", |b| {
         b.iter(|| {
             let mut pairs = 0u64;
-            let mut pos = 0;
-            while pos < data.len() {
-                let parse::LineBounds { end, sep, .. } = parse::line_bounds(&data[pos..]);
-                let line = &data[pos..pos + end];
-                pos += end + 1;
+            for parse::Line {
+                bytes: line, sep, ..
+            } in parse::Lines::new(&data)
+            {
                 let ok = match parse::parse_common(line, sep) {
                     Some(_) => true,
                     None => matches!(parse::parse_line(line), parse::Parsed::Pair(_)),

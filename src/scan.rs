@@ -7,8 +7,8 @@
 //! core busy, and so do ten thousand small or compressed ones. Units are processed in
 //! bounded waves and appended in unit order, so results never depend on thread timing.
 //!
-//! Per line the hot loop does: find the line end, first separator and any NUL byte in
-//! one SIMD pass ([`parse::line_bounds`]), take the common `login:password` shape on a
+//! Per line the hot loop does: find the line end, first separator and any NUL byte
+//! from bitmasks of 64-byte blocks ([`parse::Lines`]), take the common `login:password` shape on a
 //! fast path or apply the full rules ([`crate::parse`]), hash the login's normalised
 //! form straight from the dump's bytes ([`login::hash_login`]), and probe the
 //! [`IndexView`]. Probes are pipelined over three batches of [`BATCH`] lines (hash and
@@ -504,11 +504,12 @@ impl<'i> LineScanner<'i> {
         let mut filling = Batch::new();
         let mut waiting = Batch::new();
         let mut probing = Batch::new();
-        let mut pos = 0;
-        while pos < bytes.len() {
-            let parse::LineBounds { end, sep, nul } = parse::line_bounds(&bytes[pos..]);
-            let line = &bytes[pos..pos + end];
-            pos += end + 1;
+        for parse::Line {
+            bytes: line,
+            sep,
+            nul,
+        } in parse::Lines::new(bytes)
+        {
             self.line += 1;
             out.counters.lines += 1;
             let common = if nul {
