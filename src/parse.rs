@@ -273,8 +273,8 @@ impl<'a> Iterator for Lines<'a> {
     }
 }
 
-/// The fast path of [`parse_line`] for the overwhelmingly common shape,
-/// `login SEP password` with nothing unusual about it.
+/// The fast path of [`parse_line`] for the overwhelmingly common shapes,
+/// `login SEP password` with nothing unusual about it, and stealer-log URL lines.
 ///
 /// `line` excludes its `\n`, and `sep` is its first separator as found by
 /// [`Lines`]. The caller guarantees the line has no NUL byte ([`Lines`] says). Returns `None` whenever the line needs the full rules (blank,
@@ -292,11 +292,32 @@ pub fn parse_common(line: &[u8], sep: Option<usize>) -> Option<(&[u8], &[u8])> {
         return None;
     }
     let password = &line[sep + 1..];
-    let url_like = line[sep] == b':' && password.first() == Some(&b'/');
-    if password.is_empty() || url_like {
+    if password.is_empty() {
         return None;
     }
+    if line[sep] == b':' && password.first() == Some(&b'/') {
+        return url_common(line, sep);
+    }
     Some((&line[..sep], password))
+}
+
+/// The fast path of a line whose first separator is a `:` followed by `/`: a
+/// stealer-log `scheme://host[:port][/path]:login:password` line, or else a plain pair
+/// whose password starts with `/`. The rules are [`parse_line`]'s, without the checks
+/// [`parse_common`] has already made; `None` leaves a line that is not a pair to the
+/// full rules, which say why.
+fn url_common(line: &[u8], sep: usize) -> Option<(&[u8], &[u8])> {
+    let after = &line[sep + 1..];
+    if !(after.starts_with(b"//") && is_url_scheme(&line[..sep])) {
+        return Some((&line[..sep], after));
+    }
+    let cred = strip_url(&after[2..])?;
+    let at = first_sep(cred)?;
+    let (login, password) = (&cred[..at], &cred[at + 1..]);
+    if login.trim_ascii().is_empty() || password.is_empty() {
+        return None;
+    }
+    Some((login, password))
 }
 
 /// The block classifier of [`Lines`].
@@ -1082,6 +1103,32 @@ mod tests {
                 prop_assert!(!first.nul);
                 if let Some((login, password)) = parse_common(first.bytes, first.sep) {
                     match parse_line(&line) {
+                        Parsed::Pair(c) => {
+                            prop_assert_eq!(&*c.login, login);
+                            prop_assert_eq!(&*c.password, password);
+                        }
+                        Parsed::Skip(r) => prop_assert!(false, "fast path paired, full rules skipped as {:?}", r),
+                    }
+                }
+            }
+
+            /// The same for URL-shaped lines, which random pieces rarely build.
+            #[test]
+            fn url_fast_path_agrees_with_full_rules(
+                line in (
+                    prop_oneof![Just("https"), Just("android"), Just("h-t.t+p"), Just("1x"), Just("")],
+                    prop_oneof![Just("://"), Just(":/"), Just(":")],
+                    "[a-z0-9.:/@ -]{0,12}",
+                    prop_oneof![Just(String::new()), "[:][0-9]{0,7}"],
+                    "[a-z/:]{0,6}",
+                    "[ a-zA-Z0-9@:;|]{0,10}",
+                    "[ -~]{0,8}",
+                ).prop_map(|(a, b, c, d, e, f, g)| format!("{a}{b}{c}{d}{e}{f}{g}")),
+            ) {
+                let line = line.as_bytes();
+                let sep = first_sep(line);
+                if let Some((login, password)) = parse_common(line, sep) {
+                    match parse_line(line) {
                         Parsed::Pair(c) => {
                             prop_assert_eq!(&*c.login, login);
                             prop_assert_eq!(&*c.password, password);
