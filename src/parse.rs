@@ -496,14 +496,27 @@ fn parse_json_serde(line: &[u8]) -> Parsed<'_> {
 fn parse_flat_json(line: &[u8]) -> Option<Parsed<'_>> {
     /// A string at `i` (just past its opening quote): no `\` and no control
     /// character, valid UTF-8. Returns it and the index past its closing quote.
+    ///
+    /// One pass over the bytes (strings here are short: a search call, a control
+    /// character pass and a UTF-8 validation each cost more than the loop), UTF-8
+    /// validated only when a byte is not ASCII.
     fn string(line: &[u8], i: usize) -> Option<(&[u8], usize)> {
-        let len = memchr::memchr2(b'"', b'\\', &line[i..])?;
-        let s = &line[i..i + len];
-        if line[i + len] != b'"' || s.iter().any(|&b| b < 0x20) {
-            return None;
+        let rest = &line[i..];
+        let mut ascii = true;
+        for (n, &b) in rest.iter().enumerate() {
+            if b == b'"' {
+                let s = &rest[..n];
+                if !ascii {
+                    std::str::from_utf8(s).ok()?;
+                }
+                return Some((s, i + n + 1));
+            }
+            if b == b'\\' || b < 0x20 {
+                return None;
+            }
+            ascii &= b < 0x80;
         }
-        std::str::from_utf8(s).ok()?;
-        Some((s, i + len + 1))
+        None
     }
     fn ws(line: &[u8], mut i: usize) -> usize {
         while i < line.len() && matches!(line[i], b' ' | b'\t' | b'\n' | b'\r') {
@@ -534,8 +547,6 @@ fn parse_flat_json(line: &[u8]) -> Option<Parsed<'_>> {
                 return None; // not a string value: serde decides
             }
             let (value, next) = string(line, i + 1)?;
-            // `key` is valid UTF-8 (checked by `string`).
-            let key = std::str::from_utf8(key).ok()?;
             if let Some(slot) = fields.slot(key) {
                 slot.offer(value);
             }
@@ -566,8 +577,10 @@ fn cow_str_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
     }
 }
 
-fn key_priority(keys: &[&str], key: &str) -> Option<usize> {
-    keys.iter().position(|k| k.eq_ignore_ascii_case(key))
+/// The position of `key` in `keys`, ASCII case-insensitively.
+fn key_priority(keys: &[&str], key: &[u8]) -> Option<usize> {
+    keys.iter()
+        .position(|k| k.len() == key.len() && k.as_bytes().eq_ignore_ascii_case(key))
 }
 
 /// The two fields we want from a JSON line, with the priority of the key they came
@@ -598,7 +611,7 @@ impl<V> JsonFields<V> {
     }
 
     /// The slot for a value under `key`, or `None` if the key is not one we want.
-    fn slot(&mut self, key: &str) -> Option<KeySlot<'_, V>> {
+    fn slot(&mut self, key: &[u8]) -> Option<KeySlot<'_, V>> {
         if let Some(prio) = key_priority(&LOGIN_KEYS, key) {
             Some(KeySlot {
                 prio,
@@ -644,7 +657,7 @@ impl<'de> Visitor<'de> for JsonCredVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = JsonCred::new();
         while let Some(key) = map.next_key::<CowStr<'de>>()? {
-            match out.slot(&key.0) {
+            match out.slot(key.0.as_bytes()) {
                 Some(slot) => {
                     if let Some(v) = map.next_value::<MaybeStr<'de>>()?.0 {
                         slot.offer(v);
@@ -758,9 +771,6 @@ impl CsvColumns {
             for (col, name) in header.iter().enumerate() {
                 let name = name.trim_ascii();
                 let name = name.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(name);
-                let Ok(name) = std::str::from_utf8(name) else {
-                    continue;
-                };
                 if let Some(p) = key_priority(keys, name) {
                     if best.is_none_or(|(bp, _)| p < bp) {
                         best = Some((p, col));
