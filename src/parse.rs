@@ -208,20 +208,25 @@ impl<'a> Lines<'a> {
     }
 
     /// Computes the masks of the block at `base` (zero past the end of the buffer).
-    #[inline]
+    #[inline(always)]
     fn load(&mut self, base: usize) {
         self.base = base;
+        (self.nl, self.sep, self.nul) =
+            match self.hay.get(base..).and_then(|r| r.first_chunk::<64>()) {
+                Some(block) => simd::masks(block),
+                None => self.last_masks(base),
+            };
+    }
+
+    /// The masks of the last, partial block.
+    #[cold]
+    fn last_masks(&self, base: usize) -> (u64, u64, u64) {
         let rest = self.hay.get(base..).unwrap_or_default();
-        (self.nl, self.sep, self.nul) = match rest.first_chunk::<64>() {
-            Some(block) => simd::masks(block),
-            None => {
-                let mut block = [0u8; 64];
-                block[..rest.len()].copy_from_slice(rest);
-                let (nl, sep, nul) = simd::masks(&block);
-                let valid = (1u64 << rest.len()) - 1; // rest.len() < 64
-                (nl & valid, sep & valid, nul & valid)
-            }
-        };
+        let mut block = [0u8; 64];
+        block[..rest.len()].copy_from_slice(rest);
+        let (nl, sep, nul) = simd::masks(&block);
+        let valid = (1u64 << rest.len()) - 1; // rest.len() < 64
+        (nl & valid, sep & valid, nul & valid)
     }
 }
 
