@@ -80,12 +80,17 @@ pub fn hash_normalized(normalized: &[u8]) -> u64 {
 /// A login that is ASCII after trimming (nearly all of them) is hashed straight from
 /// the dump's bytes, lowercased word by word in registers: no copy, no buffer.
 /// Anything else goes through [`normalize`] with `scratch`.
-#[inline]
+#[inline(always)]
 pub fn hash_login(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
     let (hash, ascii) = word_hash::<true>(raw.trim_ascii());
     if ascii {
         return hash;
     }
+    hash_unicode(raw, scratch)
+}
+
+#[inline(never)]
+fn hash_unicode(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
     hash_normalized(normalize(raw, scratch))
 }
 

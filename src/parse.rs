@@ -181,7 +181,8 @@ pub struct Line<'a> {
 /// one pass answers all three questions for every line, with no per-line loop whose
 /// exit the branch predictor keeps missing. A final line without `\n` runs to the end
 /// of the buffer.
-pub struct Lines<'a> {
+pub struct Lines<'a, C = Sse2> {
+    classify: C,
     hay: &'a [u8],
     /// Start of the block the masks describe; `pos - base < 64` between lines.
     base: usize,
@@ -193,9 +194,18 @@ pub struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
-    /// The lines of `hay`.
+    /// The lines of `hay`, with the baseline (SSE2) classifier.
     pub fn new(hay: &'a [u8]) -> Self {
+        Lines::with(Sse2, hay)
+    }
+}
+
+impl<'a, C: Classify> Lines<'a, C> {
+    /// The lines of `hay`, blocks classified by `classify`.
+    #[inline(always)]
+    pub fn with(classify: C, hay: &'a [u8]) -> Self {
         let mut lines = Lines {
+            classify,
             hay,
             base: 0,
             nl: 0,
@@ -213,7 +223,7 @@ impl<'a> Lines<'a> {
         self.base = base;
         (self.nl, self.sep, self.nul) =
             match self.hay.get(base..).and_then(|r| r.first_chunk::<64>()) {
-                Some(block) => simd::masks(block),
+                Some(block) => self.classify.masks(block),
                 None => self.last_masks(base),
             };
     }
@@ -224,13 +234,13 @@ impl<'a> Lines<'a> {
         let rest = self.hay.get(base..).unwrap_or_default();
         let mut block = [0u8; 64];
         block[..rest.len()].copy_from_slice(rest);
-        let (nl, sep, nul) = simd::masks(&block);
+        let (nl, sep, nul) = self.classify.masks(&block);
         let valid = (1u64 << rest.len()) - 1; // rest.len() < 64
         (nl & valid, sep & valid, nul & valid)
     }
 }
 
-impl<'a> Iterator for Lines<'a> {
+impl<'a, C: Classify> Iterator for Lines<'a, C> {
     type Item = Line<'a>;
 
     #[inline]
@@ -325,13 +335,22 @@ fn url_common(line: &[u8], sep: usize) -> Option<(&[u8], &[u8])> {
     Some((login, password))
 }
 
-/// The block classifier of [`Lines`].
-mod simd {
-    /// Bitmasks of the newlines, separators (`:` `;` `|` tab, as `IS_SEP`) and NUL
-    /// bytes of a 64-byte block: bit `i` for byte `i`.
+/// How [`Lines`] classifies a 64-byte block: the bitmasks of its newlines,
+/// separators (`:` `;` `|` tab, as `IS_SEP`) and NUL bytes, bit `i` for byte `i`.
+pub trait Classify: Copy {
+    /// The (newline, separator, NUL) masks of `block`.
+    fn masks(&self, block: &[u8; 64]) -> (u64, u64, u64);
+}
+
+/// The baseline classifier: four 16-byte SSE2 compares a block (a byte loop off
+/// x86_64).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sse2;
+
+impl Classify for Sse2 {
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    pub fn masks(block: &[u8; 64]) -> (u64, u64, u64) {
+    fn masks(&self, block: &[u8; 64]) -> (u64, u64, u64) {
         use std::arch::x86_64::*;
         let (mut nl, mut sep, mut nul) = (0u64, 0u64, 0u64);
         for k in 0..4 {
@@ -358,15 +377,65 @@ mod simd {
         (nl, sep, nul)
     }
 
-    /// See the x86_64 version.
     #[cfg(not(target_arch = "x86_64"))]
     #[inline]
-    pub fn masks(block: &[u8; 64]) -> (u64, u64, u64) {
+    fn masks(&self, block: &[u8; 64]) -> (u64, u64, u64) {
         let (mut nl, mut sep, mut nul) = (0u64, 0u64, 0u64);
         for (i, &b) in block.iter().enumerate() {
             nl |= u64::from(b == b'\n') << i;
-            sep |= u64::from(super::IS_SEP[b as usize]) << i;
+            sep |= u64::from(IS_SEP[b as usize]) << i;
             nul |= u64::from(b == 0) << i;
+        }
+        (nl, sep, nul)
+    }
+}
+
+/// The AVX2 classifier: two 32-byte compares a block. Only [`Avx2::detect`] makes
+/// one, on a CPU that has AVX2, BMI1 and BMI2; code using it should itself be
+/// compiled with AVX2 enabled, or the intrinsics are calls.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Avx2 {
+    _detected: (),
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2 {
+    /// The classifier, if this CPU has AVX2, BMI1 and BMI2 (the scan's AVX2 build
+    /// uses all three).
+    pub fn detect() -> Option<Avx2> {
+        let has = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("bmi1")
+            && std::arch::is_x86_feature_detected!("bmi2");
+        has.then_some(Avx2 { _detected: () })
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Classify for Avx2 {
+    #[inline(always)]
+    fn masks(&self, block: &[u8; 64]) -> (u64, u64, u64) {
+        use std::arch::x86_64::*;
+        let (mut nl, mut sep, mut nul) = (0u64, 0u64, 0u64);
+        for k in 0..2 {
+            // SAFETY: an `Avx2` exists only on a CPU with AVX2 (`Avx2::detect`); the
+            // unaligned load reads `block[32 * k..32 * k + 32]`, inside the block.
+            let (n, s, z) = unsafe {
+                let v = _mm256_loadu_si256(block.as_ptr().add(32 * k) as *const __m256i);
+                let eq = |b: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8));
+                let seps = _mm256_or_si256(
+                    _mm256_or_si256(eq(b':'), eq(b';')),
+                    _mm256_or_si256(eq(b'|'), eq(b'\t')),
+                );
+                (
+                    _mm256_movemask_epi8(eq(b'\n')) as u32,
+                    _mm256_movemask_epi8(seps) as u32,
+                    _mm256_movemask_epi8(eq(0)) as u32,
+                )
+            };
+            nl |= u64::from(n) << (32 * k);
+            sep |= u64::from(s) << (32 * k);
+            nul |= u64::from(z) << (32 * k);
         }
         (nl, sep, nul)
     }
@@ -1187,7 +1256,12 @@ mod tests {
                     .map(|l| Line { bytes: l, sep: first_sep(l), nul: l.contains(&0) })
                     .collect();
                 let got: Vec<Line<'_>> = Lines::new(&hay).collect();
-                prop_assert_eq!(got, want);
+                prop_assert_eq!(&got, &want);
+                #[cfg(target_arch = "x86_64")]
+                if let Some(avx2) = Avx2::detect() {
+                    let got: Vec<Line<'_>> = Lines::with(avx2, &hay).collect();
+                    prop_assert_eq!(got, want);
+                }
             }
 
             #[test]

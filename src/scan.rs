@@ -72,6 +72,9 @@ pub struct ScanOptions {
     pub wave_bytes: u64,
     /// Progress counters and the cancel flag, if anyone watches.
     pub progress: Option<Arc<Progress>>,
+    /// Classify lines with the baseline SSE2 code even where AVX2 is available (for
+    /// tests and benchmarks of the fallback; results are identical).
+    pub baseline_simd: bool,
 }
 
 impl ScanOptions {
@@ -93,6 +96,7 @@ impl Default for ScanOptions {
             stream_block: 1 << 20,
             wave_bytes: 1 << 30,
             progress: None,
+            baseline_simd: false,
         }
     }
 }
@@ -274,7 +278,7 @@ fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
             if range.start == 0 {
                 bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
             }
-            LineScanner::new(index, file).scan(bytes, &mut out);
+            LineScanner::new(index, file, opts).scan(bytes, &mut out);
             opts.advance(range.len());
             // A large dump must not pile up in resident memory (see `mapped`).
             crate::mapped::release(&map, range);
@@ -315,7 +319,7 @@ fn scan_stream<R: Read>(
 ) {
     let block = opts.stream_block.max(parse::MAX_LINE + 2);
     let mut buf: Vec<u8> = vec![0; block * 2];
-    let mut lines = LineScanner::new(index, file);
+    let mut lines = LineScanner::new(index, file, opts);
     // A BOM is dropped only at the very start of the stream.
     let mut filled = read_full(reader, &mut buf[..BOM.len()], out);
     if buf[..filled] == *BOM {
@@ -396,7 +400,7 @@ fn scan_csv<R: Read>(
         .from_reader(LineTracker::new(reader));
     let mut record = csv::ByteRecord::new();
     let mut columns: Option<Option<CsvColumns>> = None;
-    let mut lines = LineScanner::new(index, file);
+    let mut lines = LineScanner::new(index, file, opts);
     loop {
         match rdr.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -481,15 +485,20 @@ struct LineScanner<'i> {
     /// Lines seen so far in this unit.
     line: u64,
     norm: Vec<u8>,
+    /// The AVX2 line classifier, where the CPU has it.
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<parse::Avx2>,
 }
 
 impl<'i> LineScanner<'i> {
-    fn new(index: IndexView<'i>, file: u32) -> Self {
+    fn new(index: IndexView<'i>, file: u32, opts: &ScanOptions) -> Self {
         LineScanner {
             index,
             file,
             line: 0,
             norm: Vec::with_capacity(256),
+            #[cfg(target_arch = "x86_64")]
+            avx2: parse::Avx2::detect().filter(|_| !opts.baseline_simd),
         }
     }
 
@@ -501,6 +510,30 @@ impl<'i> LineScanner<'i> {
     /// prefetched; one batch later the filter is read and, for the few logins it
     /// lets through, the slot is prefetched; one batch after that the slot is read.
     fn scan(&mut self, bytes: &[u8], out: &mut UnitOut) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = self.avx2 {
+            // SAFETY: `Avx2::detect` found AVX2, BMI1 and BMI2.
+            return unsafe { self.scan_avx2(avx2, bytes, out) };
+        }
+        self.scan_lines(parse::Lines::new(bytes), out)
+    }
+
+    /// [`LineScanner::scan`] compiled for AVX2: the block classifier's compares, the
+    /// bit operations of the line loop (BMI1) and the login hash's multiplies (BMI2),
+    /// all inlined.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2, BMI1 and BMI2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,bmi1,bmi2")]
+    unsafe fn scan_avx2(&mut self, avx2: parse::Avx2, bytes: &[u8], out: &mut UnitOut) {
+        self.scan_lines(parse::Lines::with(avx2, bytes), out)
+    }
+
+    /// The line loop of [`LineScanner::scan`].
+    #[inline(always)]
+    fn scan_lines<C: parse::Classify>(&mut self, lines: parse::Lines<'_, C>, out: &mut UnitOut) {
         let mut filling = Batch::new();
         let mut waiting = Batch::new();
         let mut probing = Batch::new();
@@ -508,7 +541,7 @@ impl<'i> LineScanner<'i> {
             bytes: line,
             sep,
             nul,
-        } in parse::Lines::new(bytes)
+        } in lines
         {
             self.line += 1;
             out.counters.lines += 1;
@@ -640,8 +673,12 @@ mod tests {
         use proptest::prelude::*;
 
         fn scan_bytes(bytes: &[u8], index: IndexView<'_>) -> UnitOut {
+            scan_bytes_with(bytes, index, &ScanOptions::default())
+        }
+
+        fn scan_bytes_with(bytes: &[u8], index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
             let mut out = UnitOut::default();
-            LineScanner::new(index, 0).scan(bytes, &mut out);
+            LineScanner::new(index, 0, opts).scan(bytes, &mut out);
             out
         }
 
@@ -687,6 +724,11 @@ mod tests {
 
                 let whole = scan_bytes(&bytes, v);
                 let c = &whole.counters;
+                // The baseline classifier finds exactly what the AVX2 one does.
+                let baseline = ScanOptions { baseline_simd: true, ..ScanOptions::default() };
+                let base = scan_bytes_with(&bytes, v, &baseline);
+                prop_assert_eq!(&base.counters, c);
+                prop_assert_eq!(candidates_sorted(&base.candidates), candidates_sorted(&whole.candidates));
                 prop_assert_eq!(c.lines, expected_lines(&bytes));
                 prop_assert_eq!(c.lines, c.pairs + c.skipped_total());
 
