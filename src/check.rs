@@ -121,9 +121,12 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
     // `IndexView::release_records`).
     let mut out = CheckOutcome::default();
     for batch in logins.chunks_mut(CHECK_BATCH) {
-        let part = batch
+        // Each task's results are kept apart and appended once, in order (a fold and
+        // reduce appended them pairwise, copying every finding several times).
+        let parts: Vec<CheckOutcome> = batch
             .par_chunks_mut(256)
-            .fold(CheckOutcome::default, |mut acc, logins| {
+            .map(|logins| {
+                let mut acc = CheckOutcome::default();
                 let mut scratch = Vec::new();
                 for i in 0..logins.len() {
                     // The candidates' bytes are scattered over the scan's arena.
@@ -134,14 +137,16 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
                 }
                 acc
             })
-            .reduce(CheckOutcome::default, |mut a, b| {
-                a.absorb(b);
-                a
-            });
-        out.absorb(part);
+            .collect();
+        out.findings
+            .reserve(parts.iter().map(|p| p.findings.len()).sum());
+        for part in parts {
+            out.absorb(part);
+        }
         index.release_records();
     }
-    // Threads finish in any order; the lists are put in index order.
+    // Logins were taken in hash order, which is nearly index order (a sort of sorted
+    // input is a linear pass); this makes it exact.
     out.findings.par_sort_unstable_by_key(|f| f.account);
     out.reviews.par_sort_unstable_by_key(|r| r.account);
     out

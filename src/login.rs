@@ -89,6 +89,8 @@ pub fn hash_login(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
     hash_unicode(raw, scratch)
 }
 
+/// The rare non-ASCII path of [`hash_login`], kept out of line so the inlined ASCII
+/// path stays small.
 #[inline(never)]
 fn hash_unicode(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
     hash_normalized(normalize(raw, scratch))
