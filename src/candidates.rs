@@ -2,11 +2,11 @@
 //!
 //! Owns the one data structure between the scan and verification. Each scan unit
 //! fills its own [`Candidates`], deduplicated with a hash table; the scan appends the
-//! units' sets in unit order without hashing again, and [`Candidates::distinct`]
-//! merges what several units saw with one parallel sort, which [`crate::check`] needs
-//! anyway to take logins in index order. Keys are kept in one byte arena and entries in
-//! one vector, so adding a candidate allocates nothing of its own, appending moves
-//! bytes in bulk, and dropping a set of millions frees three buffers.
+//! units' sets in unit order without hashing or copying them, and
+//! [`Candidates::distinct`] merges what several units saw with one parallel sort,
+//! which [`crate::check`] needs anyway to take logins in index order. A set keeps its
+//! keys in one byte arena and its entries in one vector, so adding a candidate
+//! allocates nothing of its own, and dropping a set of millions frees three buffers.
 //!
 //! A candidate's login is one the index *may* hold (its Bloom filter and a slot
 //! fingerprint matched); [`crate::check`] confirms it against the index's records.
@@ -173,12 +173,15 @@ impl Candidates {
             set.entries[i as usize].info.absorb(info);
             return;
         }
-        let Ok(i) = u32::try_from(set.entries.len()) else {
-            // Entries are numbered with 32 bits: a full set is put aside (the same
-            // pair may then have two entries, which `distinct` merges).
+        // Entries are numbered with 32 bits, up to u32::MAX exclusive (so `0..len`
+        // fits too): a full set is put aside (the same pair may then have two
+        // entries, which `distinct` merges).
+        let i = set.entries.len();
+        if i >= u32::MAX as usize {
             std::mem::take(&mut self.own).move_into(&mut self.appended, 0);
             return self.add(hash, hint, login, password, sightings, first);
-        };
+        }
+        let i = i as u32;
         set.entries.push(Entry {
             hash,
             hint,
@@ -196,10 +199,10 @@ impl Candidates {
     /// looking for pairs both hold (see [`Candidates::distinct`]) and without copying
     /// it. Later [`Candidates::add`]s deduplicate only among themselves.
     pub fn append(&mut self, other: Candidates, line_offset: u64) {
-        other.own.move_into(&mut self.appended, line_offset);
         for set in other.appended {
             set.move_into(&mut self.appended, line_offset);
         }
+        other.own.move_into(&mut self.appended, line_offset);
     }
 
     /// Every set: those appended, then the own one.

@@ -129,7 +129,7 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
                 let mut acc = CheckOutcome::default();
                 let mut scratch = Vec::new();
                 for i in 0..logins.len() {
-                    // The candidates' bytes are scattered over the scan's arena.
+                    // The candidates' bytes are scattered over the scan units' arenas.
                     if let Some(ahead) = logins.get(i + 4) {
                         crate::index::prefetch(ahead[0].login);
                     }

@@ -7,8 +7,9 @@
 //! silently. Nothing here allocates on the common path, and nothing here may panic on
 //! any input (a property test feeds it arbitrary bytes).
 //!
-//! It does not split files into lines, normalise logins or look anything up: that is
-//! [`crate::scan`] and [`crate::login`].
+//! It also finds the lines of a buffer ([`Lines`]), with the separator and NUL bytes
+//! the fast path needs. It does not cut files into chunks, normalise logins or look
+//! anything up: that is [`crate::scan`] and [`crate::login`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -162,7 +163,8 @@ static COMMON_START: [bool; 256] = {
 };
 
 /// A line of a buffer and what the scanner needs to know about it, from [`Lines`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `Debug` shows the line's length, never its bytes (they hold a password).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Line<'a> {
     /// The line, without its `\n`.
     pub bytes: &'a [u8],
@@ -170,6 +172,16 @@ pub struct Line<'a> {
     pub sep: Option<usize>,
     /// Whether it holds a NUL byte (then only the full rules apply).
     pub nul: bool,
+}
+
+impl fmt::Debug for Line<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Line")
+            .field("len", &self.bytes.len())
+            .field("sep", &self.sep)
+            .field("nul", &self.nul)
+            .finish()
+    }
 }
 
 /// The lines of a buffer, each with its first separator and whether it holds a NUL
@@ -292,10 +304,10 @@ impl<'a, C: Classify> Iterator for Lines<'a, C> {
 /// `login SEP password` with nothing unusual about it, and stealer-log URL lines.
 ///
 /// `line` excludes its `\n`, and `sep` is its first separator as found by
-/// [`Lines`]. The caller guarantees the line has no NUL byte ([`Lines`] says). Returns `None` whenever the line needs the full rules (blank,
-/// comment, JSON, a possible URL, empty password, too long, no separator); when it
-/// returns a pair, [`parse_line`] returns the same pair (a property test holds it to
-/// that).
+/// [`Lines`]. The caller guarantees the line has no NUL byte ([`Lines`] says).
+/// Returns `None` whenever the line needs the full rules (blank, comment, JSON, a URL
+/// line that is not a pair, empty password, too long, no separator); when it returns
+/// a pair, [`parse_line`] returns the same pair (property tests hold it to that).
 #[inline]
 pub fn parse_common(line: &[u8], sep: Option<usize>) -> Option<(&[u8], &[u8])> {
     let line = match line.last() {
@@ -890,6 +902,17 @@ mod tests {
             Parsed::Pair(_) => panic!("parsed"),
             Parsed::Skip(r) => r,
         }
+    }
+
+    #[test]
+    fn line_debug_never_shows_the_bytes() {
+        let line = Lines::new(b"alice@x.io:hunter2secret\n").next().unwrap();
+        let shown = format!("{line:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("104"),
+            "{shown}"
+        );
+        assert_eq!(shown, "Line { len: 24, sep: Some(10), nul: false }");
     }
 
     #[test]

@@ -492,6 +492,8 @@ struct LineScanner<'i> {
 
 impl<'i> LineScanner<'i> {
     fn new(index: IndexView<'i>, file: u32, opts: &ScanOptions) -> Self {
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = opts.baseline_simd; // only x86_64 has another build
         LineScanner {
             index,
             file,
