@@ -8,15 +8,17 @@
 //! bounded waves and appended in unit order, so results never depend on thread timing.
 //!
 //! Per line the hot loop does: find the line end, first separator and any NUL byte
-//! from bitmasks of 64-byte blocks ([`parse::Lines`]), take the common `login:password` shape on a
-//! fast path or apply the full rules ([`crate::parse`]), hash the login's normalised
-//! form straight from the dump's bytes ([`login::hash_login`]), and probe the
-//! [`IndexView`]. Probes are pipelined over three batches of [`BATCH`] lines (hash and
-//! prefetch the Bloom word; read it and prefetch the slot of the few survivors; read
-//! the slot), so every probe finds its cache line on the way. No heap allocation per
-//! line; only a login the index may hold records its candidate password in the unit's
-//! [`Candidates`] (deduplicated per login and password, with its sightings and first
-//! sighting).
+//! from bitmasks of 64-byte blocks ([`parse::Lines`]), take the common
+//! `login:password` shape on a fast path or apply the full rules ([`crate::parse`]),
+//! hash the login's normalised form straight from the dump's bytes
+//! ([`login::hash_login`]), and probe the [`IndexView`]. Probes are pipelined over
+//! three batches of [`BATCH`] lines (hash and prefetch the Bloom word; read it and
+//! prefetch the slot of the few survivors; read the slot), so every probe finds its
+//! cache line on the way. No heap allocation per line; only a login the index may hold
+//! records its candidate password in the unit's [`Candidates`] (deduplicated per login
+//! and password, with its sightings and first sighting). The loop is compiled twice:
+//! for the x86_64 baseline, and with AVX2, BMI1 and BMI2 for the CPUs that have them
+//! (chosen at run time; both give the same results).
 //!
 //! The scan reads only the index's Bloom filter and slot table, never its records:
 //! it does not confirm logins or verify passwords ([`crate::check`] does both).
