@@ -93,6 +93,36 @@ fn bench_parse(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The shapes off the fast path, each on its own: JSON objects and stealer URLs.
+    for (name, keep) in [("json_lines", b'{'), ("url_lines", b'h')] {
+        let lines: Vec<u8> = data
+            .split_inclusive(|&x| x == b'\n')
+            .filter(|l| l.first() == Some(&keep))
+            .flatten()
+            .copied()
+            .collect();
+        let mut g = c.benchmark_group("parse");
+        g.throughput(Throughput::Bytes(lines.len() as u64));
+        g.sample_size(30);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut pairs = 0u64;
+                for parse::Line {
+                    bytes: line, sep, ..
+                } in parse::Lines::new(&lines)
+                {
+                    let ok = match parse::parse_common(line, sep) {
+                        Some(_) => true,
+                        None => matches!(parse::parse_line(line), parse::Parsed::Pair(_)),
+                    };
+                    pairs += ok as u64;
+                }
+                black_box(pairs)
+            })
+        });
+        g.finish();
+    }
 }
 
 fn bench_normalize(c: &mut Criterion) {

@@ -161,7 +161,7 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// Bytes with the high bit set are masked out of the test so they cannot carry into
 /// neighbours (and are left as they are).
 #[inline(always)]
-fn lower8(w: u64) -> u64 {
+pub(crate) fn lower8(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let low = w & !HI;
     let ge_a = low + ONES * (0x80 - b'A' as u64);
