@@ -201,7 +201,7 @@ fn check_account(
     cands: &[Candidate<'_>],
     opts: CheckOptions,
 ) -> (Verdict, u64) {
-    let Some(acct) = index.account(account) else {
+    let Some(acct) = index.raw_account(account) else {
         return (Verdict::Clear, 0);
     };
     let slow = acct.scheme.is_slow();
@@ -221,25 +221,35 @@ fn check_account(
             }
         }
     }
-    let name = || AccountName {
-        id: acct.id.into(),
-        login: acct.login.into(),
-        scheme: acct.scheme,
+    // The id and login are checked as text only for an account reported (an index
+    // whose checked pieces hold anything else is corrupt: its account is skipped).
+    let name = || {
+        acct.text().map(|a| AccountName {
+            id: a.id.into(),
+            login: a.login.into(),
+            scheme: a.scheme,
+        })
     };
     let verdict = match found {
-        Some((sightings, first_seen)) => Verdict::Found(Finding {
-            account,
-            name: name(),
-            sightings,
-            first_seen,
-        }),
-        None if (checked as usize) < cands.len() => Verdict::Review(Review {
-            account,
-            name: name(),
-            candidates: cands.len() as u64,
-            checked,
-            sightings: cands.iter().map(|c| c.info.sightings).sum(),
-        }),
+        Some((sightings, first_seen)) => match name() {
+            Some(name) => Verdict::Found(Finding {
+                account,
+                name,
+                sightings,
+                first_seen,
+            }),
+            None => Verdict::Clear,
+        },
+        None if (checked as usize) < cands.len() => match name() {
+            Some(name) => Verdict::Review(Review {
+                account,
+                name,
+                candidates: cands.len() as u64,
+                checked,
+                sightings: cands.iter().map(|c| c.info.sightings).sum(),
+            }),
+            None => Verdict::Clear,
+        },
         None => Verdict::Clear,
     };
     (verdict, checked)

@@ -126,6 +126,33 @@ pub struct Account<'a> {
     pub hash: &'a [u8],
 }
 
+/// An account's fields as the index stores them: [`Account`] before its id and
+/// login are checked to be UTF-8. Verification reads only the scheme and hash of most
+/// accounts it looks at, so the text is checked only for those it reports.
+#[derive(Clone, Copy, Debug)]
+pub struct RawAccount<'a> {
+    /// `account_id`, as stored.
+    pub id: &'a [u8],
+    /// Login as registered, as stored.
+    pub login: &'a [u8],
+    /// Hash scheme.
+    pub scheme: Scheme,
+    /// Stored hash data for [`crate::verify::verify`].
+    pub hash: &'a [u8],
+}
+
+impl<'a> RawAccount<'a> {
+    /// The account with its id and login as text (`None` only in a corrupt index).
+    pub fn text(self) -> Option<Account<'a>> {
+        Some(Account {
+            id: std::str::from_utf8(self.id).ok()?,
+            login: std::str::from_utf8(self.login).ok()?,
+            scheme: self.scheme,
+            hash: self.hash,
+        })
+    }
+}
+
 /// The accounts of one login, as returned by [`IndexView::lookup`].
 #[derive(Clone, Copy, Debug)]
 pub struct Group<'a> {
@@ -271,7 +298,7 @@ impl<'a> IndexView<'a> {
         norm: &[u8],
         scratch: &mut Vec<u8>,
     ) -> Option<Group<'a>> {
-        let mut same = |registered: &str| login::normalize(registered.as_bytes(), scratch) == norm;
+        let mut same = |registered: &[u8]| login::normalize(registered, scratch) == norm;
         if let Some((g, h)) = usize::try_from(hint.0).ok().and_then(|o| self.group_at(o)) {
             if h == hash && self.first_login_is(g, &mut same) {
                 return Some(g);
@@ -289,7 +316,7 @@ impl<'a> IndexView<'a> {
             return None;
         }
         self.probe_chain(hash, |registered| {
-            login::normalize(registered.as_bytes(), scratch) == norm
+            login::normalize(registered, scratch) == norm
         })
     }
 
@@ -299,7 +326,7 @@ impl<'a> IndexView<'a> {
     fn probe_chain(
         &self,
         hash: u64,
-        mut same_login: impl FnMut(&'a str) -> bool,
+        mut same_login: impl FnMut(&'a [u8]) -> bool,
     ) -> Option<Group<'a>> {
         self.fingerprint_matches(hash).find_map(|off| {
             let (g, h) = self.group_at(off)?;
@@ -310,8 +337,8 @@ impl<'a> IndexView<'a> {
     /// Whether `same_login` accepts the registered login of the group's first account
     /// (every account of a group has the same normalised login).
     #[inline]
-    fn first_login_is(&self, g: Group<'a>, same_login: &mut impl FnMut(&'a str) -> bool) -> bool {
-        let first = g.accounts().next().and_then(|a| self.account(a));
+    fn first_login_is(&self, g: Group<'a>, same_login: &mut impl FnMut(&'a [u8]) -> bool) -> bool {
+        let first = g.accounts().next().and_then(|a| self.raw_account(a));
         first.is_some_and(|a| same_login(a.login))
     }
 
@@ -383,6 +410,12 @@ impl<'a> IndexView<'a> {
 
     /// The account at `id` (`None` only in a corrupt index).
     pub fn account(&self, id: AccountId) -> Option<Account<'a>> {
+        self.raw_account(id)?.text()
+    }
+
+    /// The account at `id` with its id and login unchecked (`None` only in a
+    /// corrupt index).
+    pub fn raw_account(&self, id: AccountId) -> Option<RawAccount<'a>> {
         let at = usize::try_from(id).ok()?;
         let r = self.records;
         if !self.records_ok(at..at.checked_add(entry_len(r, at)?)?) {
@@ -396,9 +429,9 @@ impl<'a> IndexView<'a> {
         let id = r.get(s..s + id_len)?;
         let login = r.get(s + id_len..s + id_len + login_len)?;
         let hash = r.get(s + id_len + login_len..s + id_len + login_len + hash_len)?;
-        Some(Account {
-            id: std::str::from_utf8(id).ok()?,
-            login: std::str::from_utf8(login).ok()?,
+        Some(RawAccount {
+            id,
+            login,
             scheme,
             hash,
         })

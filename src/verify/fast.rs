@@ -124,8 +124,46 @@ pub fn parse(v: &str) -> Result<Option<StoredHash>, HashFormatError> {
 }
 
 /// SHA-1 of the password, for the unsalted schemes.
+///
+/// A password of up to 55 bytes (nearly all) fits one padded 64-byte block, which is
+/// built on the stack and compressed directly: a third cheaper than the streaming
+/// hasher and its block buffer (BENCHMARKS.md); longer ones take the hasher.
 pub fn sha1(password: &[u8]) -> [u8; 20] {
-    Sha1::digest(password).into()
+    const H0: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
+    let n = password.len();
+    if n > 55 {
+        return Sha1::digest(password).into();
+    }
+    let mut block = [0u8; 64];
+    block[..n].copy_from_slice(password);
+    block[n] = 0x80;
+    block[56..].copy_from_slice(&(n as u64 * 8).to_be_bytes());
+    let mut state = H0;
+    sha1::compress(&mut state, &[block.into()]);
+    let mut out = [0u8; 20];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
+/// Whether a computed digest equals stored data, without a branch on where they
+/// differ: the bytes' differences are folded into one, and only that is compared
+/// (through `subtle`, so the compiler cannot turn the fold into an early exit).
+/// `subtle`'s slice compare puts a barrier on every byte, which profiling showed as
+/// a fifth of a SHA-1 check.
+fn digest_eq<const N: usize>(got: &[u8; N], stored: &[u8]) -> bool {
+    let Ok(stored) = <&[u8; N]>::try_from(stored) else {
+        return false;
+    };
+    let diff = got.iter().zip(stored).fold(0u8, |d, (a, b)| d | (a ^ b));
+    diff.ct_eq(&0).into()
 }
 
 /// NT hash: MD4 of the password as UTF-16LE. Bytes that are not valid UTF-8 are
@@ -142,7 +180,7 @@ pub fn nt(password: &[u8]) -> [u8; 16] {
 /// Checks a password against fast-scheme data (see the module docs for the layout).
 pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
     match scheme {
-        Scheme::Sha1 | Scheme::LdapSha1 => sha1(password).ct_eq(data).into(),
+        Scheme::Sha1 | Scheme::LdapSha1 => digest_eq(&sha1(password), data),
         Scheme::LdapSsha1 => {
             let Some((digest, salt)) = data.split_at_checked(SHA1_LEN) else {
                 return false;
@@ -152,7 +190,7 @@ pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
                 .chain_update(salt)
                 .finalize()
                 .into();
-            got.ct_eq(digest).into()
+            digest_eq(&got, digest)
         }
         Scheme::DjangoSha1 => {
             let Some(split) = data.len().checked_sub(SHA1_LEN) else {
@@ -164,9 +202,9 @@ pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
                 .chain_update(password)
                 .finalize()
                 .into();
-            got.ct_eq(digest).into()
+            digest_eq(&got, digest)
         }
-        Scheme::Nt => nt(password).ct_eq(data).into(),
+        Scheme::Nt => digest_eq(&nt(password), data),
         _ => false,
     }
 }
@@ -175,6 +213,22 @@ pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
 mod tests {
     use super::super::{parse_stored, verify as verify_any};
     use super::*;
+
+    #[test]
+    fn one_block_sha1_is_sha1_at_every_length() {
+        // Lengths around the one-block limit (55) and the block size, any bytes.
+        let bytes: Vec<u8> = (0..200u32).map(|i| (i * 151 + 7) as u8).collect();
+        for n in 0..=130 {
+            let pw = &bytes[n % 7..n % 7 + n];
+            let want: [u8; 20] = Sha1::digest(pw).into();
+            assert_eq!(sha1(pw), want, "length {n}");
+            assert!(digest_eq(&want, &want));
+            let mut other = want;
+            other[n % 20] ^= 1;
+            assert!(!digest_eq(&want, &other));
+            assert!(!digest_eq(&want, &want[..19]));
+        }
+    }
 
     // Reference values from Python: hashlib.sha1(b"password").hexdigest(),
     // passlib.hash.nthash.hash("password").
