@@ -141,9 +141,50 @@ static IS_SEP: [bool; 256] = {
     t
 };
 
+/// The first separator of `bytes`, eight bytes at a time (the searches of the slow
+/// paths run over short strings, where a call to a vector search costs more).
 #[inline]
 fn first_sep(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| IS_SEP[b as usize])
+    let mut at = 0;
+    while let Some(w) = bytes.get(at..at + 8) {
+        let w = u64::from_le_bytes(w.try_into().unwrap());
+        let m = swar::eq(w, b':') | swar::eq(w, b';') | swar::eq(w, b'|') | swar::eq(w, b'\t');
+        if m != 0 {
+            return Some(at + swar::first(m));
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&b| IS_SEP[b as usize])
+        .map(|i| at + i)
+}
+
+/// Byte searches within one 64-bit word (SWAR). A result flags bytes by their high
+/// bit; the lowest flagged byte is exact, and bytes above it may be flagged falsely
+/// (a borrow runs upwards only), so only [`swar::first`] of a result is meaningful.
+mod swar {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    pub(super) const HI: u64 = 0x8080_8080_8080_8080;
+
+    /// Bytes of `w` equal to `b`.
+    #[inline(always)]
+    pub(super) fn eq(w: u64, b: u8) -> u64 {
+        let x = w ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HI
+    }
+
+    /// Bytes of `w` below `b` (for `b` <= 0x80).
+    #[inline(always)]
+    pub(super) fn below(w: u64, b: u8) -> u64 {
+        w.wrapping_sub(ONES * u64::from(b)) & !w & HI
+    }
+
+    /// The position of the lowest flagged byte of a non-zero result.
+    #[inline(always)]
+    pub(super) fn first(m: u64) -> usize {
+        m.trailing_zeros() as usize / 8
+    }
 }
 
 /// Bytes a common line may start with: not whitespace (blank or trimmed login), not
@@ -564,18 +605,12 @@ fn json_string(line: &[u8], i: usize) -> Option<(&[u8], usize)> {
     let rest = &line[i..];
     // Eight bytes at a time past plain ASCII (no `"`, `\\`, control character or
     // byte >= 0x80); the byte loop takes over at the first other byte.
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     let mut at = 0;
     while let Some(w) = rest.get(at..at + 8) {
         let w = u64::from_le_bytes(w.try_into().unwrap());
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-        // The lowest flagged byte is exact (a borrow only runs upwards).
-        let special =
-            (zero(w ^ (ONES * 0x22)) | zero(w ^ (ONES * 0x5c)) | w.wrapping_sub(ONES * 0x20) & !w)
-                | w;
-        if special & HI != 0 {
-            at += (special & HI).trailing_zeros() as usize / 8;
+        let special = swar::eq(w, b'"') | swar::eq(w, b'\\') | swar::below(w, 0x20) | w & swar::HI;
+        if special != 0 {
+            at += swar::first(special);
             break;
         }
         at += 8;
