@@ -538,8 +538,10 @@ impl<'i> LineScanner<'i> {
     /// The line loop of [`LineScanner::scan`].
     #[inline(always)]
     fn scan_lines<C: parse::Classify>(&mut self, lines: parse::Lines<'_, C>, out: &mut UnitOut) {
-        let mut filling = Batch::new();
-        let mut waiting = Batch::new();
+        // The two batches trade places by reference (swapping them copied 1.5 KB
+        // every batch: 2% of the scan).
+        let (mut a, mut b) = (Batch::new(), Batch::new());
+        let (mut filling, mut waiting) = (&mut a, &mut b);
         let mut probing = Batch::new();
         for parse::Line {
             bytes: line,
@@ -583,14 +585,14 @@ impl<'i> LineScanner<'i> {
             });
             if filling.len == BATCH {
                 self.probe(&mut probing, out);
-                self.filter(&mut waiting, &mut probing);
+                self.filter(waiting, &mut probing);
                 std::mem::swap(&mut filling, &mut waiting);
             }
         }
         self.probe(&mut probing, out);
-        self.filter(&mut waiting, &mut probing);
+        self.filter(waiting, &mut probing);
         self.probe(&mut probing, out);
-        self.filter(&mut filling, &mut probing);
+        self.filter(filling, &mut probing);
         self.probe(&mut probing, out);
     }
 
