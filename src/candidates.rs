@@ -3,8 +3,9 @@
 //! Owns the one data structure between the scan and verification. Each scan unit
 //! fills its own [`Candidates`], deduplicated with a hash table; the scan appends the
 //! units' sets in unit order without hashing or copying them, and
-//! [`Candidates::distinct`] merges what several units saw with one parallel sort,
-//! which [`crate::check`] needs anyway to take logins in index order. A set keeps its
+//! [`Candidates::sorted`] orders what several units saw with one parallel sort,
+//! which [`crate::check`] needs anyway to take logins in index order, and
+//! [`Logins::for_each`] merges the pairs several units saw as it walks them. A set keeps its
 //! keys in one byte arena and its entries in one vector, so adding a candidate
 //! allocates nothing of its own, and dropping a set of millions frees three buffers.
 //!
@@ -82,7 +83,7 @@ impl Entry {
 
 /// (login, password) candidates: distinct within what [`Candidates::add`] built; after
 /// [`Candidates::append`] the same pair may have one entry per appended set, which
-/// [`Candidates::distinct`] merges.
+/// [`Logins::for_each`] merges.
 ///
 /// Appending keeps each set as it is (its line offset beside it) instead of copying
 /// it into one buffer: the scan appends hundreds of units' sets on one thread
@@ -175,7 +176,7 @@ impl Candidates {
         }
         // Entries are numbered with 32 bits, up to u32::MAX exclusive (so `0..len`
         // fits too): a full set is put aside (the same pair may then have two
-        // entries, which `distinct` merges).
+        // entries, which `Logins::for_each` merges).
         let i = set.entries.len();
         if i >= u32::MAX as usize {
             std::mem::take(&mut self.own).move_into(&mut self.appended, 0);
@@ -196,7 +197,7 @@ impl Candidates {
     }
 
     /// Appends another set whose line numbers are `line_offset` short, without
-    /// looking for pairs both hold (see [`Candidates::distinct`]) and without copying
+    /// looking for pairs both hold (see [`Logins::for_each`]) and without copying
     /// it. Later [`Candidates::add`]s deduplicate only among themselves.
     pub fn append(&mut self, other: Candidates, line_offset: u64) {
         for set in other.appended {
@@ -220,17 +221,12 @@ impl Candidates {
         self.len() == 0
     }
 
-    /// The distinct candidates, grouped by login and sorted by login hash, login,
-    /// then password: entries of the same pair are merged (sightings summed, earliest
-    /// first sighting kept). The order is the index's record order, and does not
-    /// depend on the order of the entries.
+    /// The candidates sorted by login hash, to be walked login by login with
+    /// [`Logins::for_each`] (see [`Sorted`]).
     ///
     /// One parallel sort of plain (hash, set, entry) integer keys puts each login's
-    /// entries next to each other without reading them; the keys are then cut at
-    /// hash boundaries into pieces gathered in parallel, with a prefetch a few
-    /// entries ahead, and only a run of entries sharing one hash (a login seen with
-    /// several passwords, or in several scan units) is sorted by its bytes.
-    pub fn distinct(&self) -> Distinct<'_> {
+    /// entries next to each other without reading them.
+    pub fn sorted(&self) -> Sorted<'_> {
         use rayon::prelude::*;
         let sets: Vec<&Set> = self.sets().collect();
         let mut keys: Vec<Key> = Vec::with_capacity(self.len());
@@ -240,12 +236,19 @@ impl Candidates {
             keys.extend(set.entries.iter().zip(0u32..).map(|(e, i)| (e.hash, n, i)));
         }
         keys.par_sort_unstable();
-        let pieces = cut_at_hash_changes(&keys, 8 * rayon::current_num_threads());
-        let parts: Vec<Run<'_>> = pieces
-            .into_par_iter()
-            .map(|keys| gather(&sets, keys))
-            .collect();
-        Distinct { parts }
+        Sorted { sets, keys }
+    }
+
+    /// Every login's distinct candidates, in [`Logins::for_each`] order, copied out
+    /// (for tests; verification walks them in place).
+    #[cfg(test)]
+    pub(crate) fn distinct(&self) -> Vec<Vec<Candidate<'_>>> {
+        let sorted = self.sorted();
+        let mut out = Vec::new();
+        sorted
+            .logins()
+            .for_each(&mut Vec::new(), |login| out.push(login.to_vec()));
+        out
     }
 
     /// Every entry: the appended sets' in the order appended, then the own set's, in
@@ -256,97 +259,105 @@ impl Candidates {
     }
 }
 
-/// A sort key of [`Candidates::distinct`]: login hash, set, entry.
+/// A sort key of [`Candidates::sorted`]: login hash, set, entry.
 type Key = (u64, u32, u32);
 
-/// [`Candidates::distinct`] of the entries that `keys` (sorted, whole hash runs)
-/// name.
-fn gather<'a>(sets: &[&'a Set], keys: &[Key]) -> Run<'a> {
-    const AHEAD: usize = 8;
-    let mut out = Run {
-        cands: Vec::with_capacity(keys.len()),
-        runs: Vec::new(),
-    };
-    let mut k = 0;
-    while k < keys.len() {
-        let hash = keys[k].0;
-        let run = keys[k..].iter().take_while(|key| key.0 == hash).count();
-        for &(_, set, i) in &keys[k..k + run] {
-            if let Some(&(_, s, e)) = keys.get(k + AHEAD) {
-                crate::index::prefetch(&sets[s as usize].entries[e as usize]);
-            }
-            out.cands.push(sets[set as usize].candidate(i));
-            k += 1;
-        }
-        if run == 1 {
-            out.runs.push(1);
-        } else {
-            out.merge_tail(out.cands.len() - run);
-        }
-    }
-    out
+/// The candidates sorted by login hash (the index's record order), before the
+/// entries of one pair that several scan units saw are merged: [`Sorted::logins`]
+/// walks them login by login, merging as it goes.
+///
+/// Nothing is gathered into one array: verification takes each login's candidates
+/// from the units' sets while their entries are in cache (copying every candidate
+/// out first cost 27 MB of fresh memory and its page faults for the 400k candidates
+/// of the benchmark dump).
+pub struct Sorted<'a> {
+    sets: Vec<&'a Set>,
+    keys: Vec<Key>,
 }
 
-/// The distinct candidates of a [`Candidates`], in runs of one login each (see
-/// [`Candidates::distinct`]).
-pub struct Distinct<'a> {
-    /// Consecutive pieces, each gathered by one task (not concatenated: copying
-    /// them into one fresh buffer cost as much as gathering them).
-    parts: Vec<Run<'a>>,
-}
-
-impl<'a> Distinct<'a> {
-    /// Every candidate, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Candidate<'a>> + '_ {
-        self.parts.iter().flat_map(|p| &p.cands)
-    }
-
-    /// Each login's candidates, in order; the caller may reorder within a login.
-    pub fn logins_mut(&mut self) -> Vec<&mut [Candidate<'a>]> {
-        let mut out = Vec::with_capacity(self.parts.iter().map(|p| p.runs.len()).sum());
-        for part in &mut self.parts {
-            let mut rest = &mut part.cands[..];
-            for &n in &part.runs {
-                let (login, after) = std::mem::take(&mut rest).split_at_mut(n);
-                out.push(login);
-                rest = after;
-            }
+impl<'a> Sorted<'a> {
+    /// All the logins.
+    pub fn logins(&self) -> Logins<'_, 'a> {
+        Logins {
+            sets: &self.sets,
+            keys: &self.keys,
         }
-        out
     }
 }
 
-/// A piece of [`Distinct`]: candidates, and the length of each login's run in them.
-struct Run<'a> {
-    cands: Vec<Candidate<'a>>,
-    runs: Vec<usize>,
+/// Consecutive logins of a [`Sorted`]: a piece of its keys that holds whole logins.
+#[derive(Clone, Copy)]
+pub struct Logins<'s, 'a> {
+    sets: &'s [&'a Set],
+    keys: &'s [Key],
 }
 
-impl Run<'_> {
-    /// Sorts the candidates from `start` on (all of one login hash) by login and
-    /// password, merges equal pairs, and records the run of each login.
-    fn merge_tail(&mut self, start: usize) {
-        let tail = &mut self.cands[start..];
-        tail.sort_unstable_by(|a, b| {
-            a.login
-                .cmp(b.login)
-                .then_with(|| a.password.cmp(b.password))
-        });
-        let mut kept = 0;
-        for r in 1..tail.len() {
-            let c = tail[r];
-            if c.login == tail[kept].login && c.password == tail[kept].password {
-                tail[kept].info.absorb(c.info);
-            } else {
-                kept += 1;
-                tail[kept] = c;
+impl<'s, 'a> Logins<'s, 'a> {
+    /// Cuts these logins into pieces of about `target` entries, never inside a
+    /// login hash.
+    pub fn cut(self, target: usize) -> Vec<Logins<'s, 'a>> {
+        let pieces = self.keys.len().div_ceil(target.max(1));
+        cut_at_hash_changes(self.keys, pieces)
+            .into_iter()
+            .map(|keys| Logins {
+                sets: self.sets,
+                keys,
+            })
+            .collect()
+    }
+
+    /// Calls `f` with each login's distinct candidates, grouped by login and sorted
+    /// by login hash, login, then password; entries of the same pair are merged
+    /// (sightings summed, earliest first sighting kept). The order does not depend on
+    /// the order of the entries; `f` may reorder a login's slice. `buf` is reused
+    /// scratch.
+    ///
+    /// Only a run of entries sharing one hash (a login seen with several passwords,
+    /// or in several scan units) is sorted by its bytes. Entries are prefetched a
+    /// few keys ahead, and their login bytes a few keys after that.
+    pub fn for_each(self, buf: &mut Vec<Candidate<'a>>, mut f: impl FnMut(&mut [Candidate<'a>])) {
+        const AHEAD: usize = 16;
+        let (sets, keys) = (self.sets, self.keys);
+        let entry = |&(_, s, e): &Key| &sets[s as usize].entries[e as usize];
+        let mut k = 0;
+        while k < keys.len() {
+            let hash = keys[k].0;
+            let run = keys[k..].iter().take_while(|key| key.0 == hash).count();
+            buf.clear();
+            for &(_, set, i) in &keys[k..k + run] {
+                if let Some(ahead) = keys.get(k + AHEAD) {
+                    crate::index::prefetch(entry(ahead));
+                }
+                if let Some(ahead @ &(_, s, _)) = keys.get(k + AHEAD / 2) {
+                    crate::index::prefetch(&sets[s as usize].bytes[entry(ahead).at..]);
+                }
+                buf.push(sets[set as usize].candidate(i));
+                k += 1;
+            }
+            if run == 1 {
+                f(buf);
+                continue;
+            }
+            buf.sort_unstable_by(|a, b| {
+                a.login
+                    .cmp(b.login)
+                    .then_with(|| a.password.cmp(b.password))
+            });
+            let mut kept = 0;
+            for r in 1..buf.len() {
+                let c = buf[r];
+                if c.login == buf[kept].login && c.password == buf[kept].password {
+                    buf[kept].info.absorb(c.info);
+                } else {
+                    kept += 1;
+                    buf[kept] = c;
+                }
+            }
+            buf.truncate(kept + 1);
+            for login in buf.chunk_by_mut(|a, b| a.login == b.login) {
+                f(login);
             }
         }
-        let tail = &tail[..=kept];
-        for login in tail.chunk_by(|a, b| a.login == b.login) {
-            self.runs.push(login.len());
-        }
-        self.cands.truncate(start + kept + 1);
     }
 }
 
@@ -406,7 +417,7 @@ mod tests {
         a.append(b, 10);
         assert_eq!(a.len(), 3);
         let d = a.distinct();
-        let all: Vec<_> = d.iter().map(|c| (c.login, c.info)).collect();
+        let all: Vec<_> = d.iter().flatten().map(|c| (c.login, c.info)).collect();
         assert_eq!(
             all[0],
             (
@@ -480,14 +491,30 @@ mod tests {
                     }
                     all.append(c, 0);
                 }
-                let mut d = all.distinct();
+                let d = all.distinct();
                 let got: Vec<_> = d
                     .iter()
+                    .flatten()
                     .map(|c| ((c.hash, c.login.to_vec(), c.password.to_vec()), c.info))
                     .collect();
                 let want: Vec<_> = model.into_iter().collect();
                 prop_assert_eq!(&got, &want);
-                let runs: Vec<Vec<u8>> = d.logins_mut().iter().map(|r| {
+                // Cut into pieces, the walk is the same.
+                let sorted = all.sorted();
+                for target in [1, 3, 1000] {
+                    let mut pieced = Vec::new();
+                    for piece in sorted.logins().cut(target) {
+                        piece.for_each(&mut Vec::new(), |l| pieced.push(l.to_vec()));
+                    }
+                    prop_assert_eq!(pieced.len(), d.len());
+                    for (a, b) in pieced.iter().zip(&d) {
+                        prop_assert_eq!(
+                            a.iter().map(|c| (c.login, c.password, c.info)).collect::<Vec<_>>(),
+                            b.iter().map(|c| (c.login, c.password, c.info)).collect::<Vec<_>>()
+                        );
+                    }
+                }
+                let runs: Vec<Vec<u8>> = d.iter().map(|r| {
                     assert!(r.iter().all(|c| c.hash == r[0].hash && c.login == r[0].login));
                     r[0].login.to_vec()
                 }).collect();

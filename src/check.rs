@@ -18,7 +18,8 @@ use crate::candidates::{Candidate, Candidates, Sighting};
 use crate::index::{AccountId, IndexView};
 use crate::verify::{self, Scheme};
 
-/// Accounts verified between two releases of a mapped index's resident records.
+/// Candidate entries verified between two releases of a mapped index's resident
+/// records.
 const CHECK_BATCH: usize = 16 * 1024;
 
 /// Default per-account budget of slow checks (see the README for why 8).
@@ -115,26 +116,22 @@ impl CheckOutcome {
 /// Logins are taken in hash order, which is the order of the index's records, so a
 /// mapped index is read front to back and each batch's pages are released behind it.
 pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) -> CheckOutcome {
-    let mut distinct = candidates.distinct();
-    let mut logins = distinct.logins_mut();
+    let sorted = candidates.sorted();
     // In batches, releasing the records a mapped index faulted in after each one (see
     // `IndexView::release_records`).
     let mut out = CheckOutcome::default();
-    for batch in logins.chunks_mut(CHECK_BATCH) {
+    for batch in sorted.logins().cut(CHECK_BATCH) {
         // Each task's results are kept apart and appended once, in order (a fold and
         // reduce appended them pairwise, copying every finding several times).
         let parts: Vec<CheckOutcome> = batch
-            .par_chunks_mut(256)
+            .cut(256)
+            .into_par_iter()
             .map(|logins| {
                 let mut acc = CheckOutcome::default();
-                let mut scratch = Vec::new();
-                for i in 0..logins.len() {
-                    // The candidates' bytes are scattered over the scan units' arenas.
-                    if let Some(ahead) = logins.get(i + 4) {
-                        crate::index::prefetch(ahead[0].login);
-                    }
-                    check_login(index, &mut *logins[i], opts, &mut scratch, &mut acc);
-                }
+                let (mut scratch, mut buf) = (Vec::new(), Vec::new());
+                logins.for_each(&mut buf, |login| {
+                    check_login(index, login, opts, &mut scratch, &mut acc)
+                });
                 acc
             })
             .collect();

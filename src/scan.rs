@@ -697,6 +697,7 @@ mod tests {
         fn candidates_sorted(c: &Candidates) -> Vec<(Vec<u8>, Vec<u8>, CandInfo)> {
             c.distinct()
                 .iter()
+                .flatten()
                 .map(|c| (c.login.to_vec(), c.password.to_vec(), c.info))
                 .collect()
         }
