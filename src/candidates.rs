@@ -2,12 +2,13 @@
 //!
 //! Owns the one data structure between the scan and verification. Each scan unit
 //! fills its own [`Candidates`], deduplicated with a hash table; the scan appends the
-//! units' sets in unit order without hashing or copying them, and
+//! units' sets in unit order without hashing or copying them;
 //! [`Candidates::sorted`] orders what several units saw with one parallel sort,
-//! which [`crate::check`] needs anyway to take logins in index order, and
-//! [`Logins::for_each`] merges the pairs several units saw as it walks them. A set keeps its
-//! keys in one byte arena and its entries in one vector, so adding a candidate
-//! allocates nothing of its own, and dropping a set of millions frees three buffers.
+//! which [`crate::check`] needs anyway to take logins in index order; and
+//! [`Logins::for_each`] merges the pairs several units saw as it walks them. A set
+//! keeps its keys in one byte arena and its entries in one vector, so adding a
+//! candidate allocates nothing of its own, and dropping a set of millions frees three
+//! buffers.
 //!
 //! A candidate's login is one the index *may* hold (its Bloom filter and a slot
 //! fingerprint matched); [`crate::check`] confirms it against the index's records.

@@ -218,36 +218,34 @@ fn check_account(
             }
         }
     }
-    // The id and login are checked as text only for an account reported (an index
-    // whose checked pieces hold anything else is corrupt: its account is skipped).
-    let name = || {
-        acct.text().map(|a| AccountName {
-            id: a.id.into(),
-            login: a.login.into(),
-            scheme: a.scheme,
-        })
+    if found.is_none() && checked as usize >= cands.len() {
+        return (Verdict::Clear, checked);
+    }
+    // The account is reported (found, or left for review): only now are its id and
+    // login checked as text (an index whose checked pieces hold anything else is
+    // corrupt: its account is skipped).
+    let Some(text) = acct.text() else {
+        return (Verdict::Clear, checked);
+    };
+    let name = AccountName {
+        id: text.id.into(),
+        login: text.login.into(),
+        scheme: text.scheme,
     };
     let verdict = match found {
-        Some((sightings, first_seen)) => match name() {
-            Some(name) => Verdict::Found(Finding {
-                account,
-                name,
-                sightings,
-                first_seen,
-            }),
-            None => Verdict::Clear,
-        },
-        None if (checked as usize) < cands.len() => match name() {
-            Some(name) => Verdict::Review(Review {
-                account,
-                name,
-                candidates: cands.len() as u64,
-                checked,
-                sightings: cands.iter().map(|c| c.info.sightings).sum(),
-            }),
-            None => Verdict::Clear,
-        },
-        None => Verdict::Clear,
+        Some((sightings, first_seen)) => Verdict::Found(Finding {
+            account,
+            name,
+            sightings,
+            first_seen,
+        }),
+        None => Verdict::Review(Review {
+            account,
+            name,
+            candidates: cands.len() as u64,
+            checked,
+            sightings: cands.iter().map(|c| c.info.sightings).sum(),
+        }),
     };
     (verdict, checked)
 }
