@@ -214,12 +214,12 @@ pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> Sca
                 match dump.shape {
                     Shape::Csv => wave.push(Unit::MappedCsv { file, map }),
                     Shape::Lines => {
-                        // Each unit finds its own line boundaries when it runs: finding
+                        // Each unit finds its own line boundaries when it runs, reading
+                        // only forward from its own span (see `chunk_range`): finding
                         // them all here would touch the file every chunk_bytes, and
-                        // where its page cache holds 2 MiB folios, each touch maps a
-                        // whole folio (400 MB resident for the 834 MB benchmark dump
-                        // before the scan began).
-                        for k in 0..map.len().div_ceil(opts.chunk_bytes.max(1)) {
+                        // where its page cache holds 2 MiB folios each touch maps a
+                        // whole folio ahead of the scan.
+                        for k in 0..chunk_count(map.len(), opts.chunk_bytes) {
                             wave.push(Unit::Chunk {
                                 file,
                                 map: Arc::clone(&map),
@@ -253,7 +253,7 @@ pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> Sca
 /// Chunk `k` of `bytes` cut every `target` bytes: from just past the first `\n` at or
 /// after `k * target` (chunk 0: from the start) to just past the first `\n` at or
 /// after `(k + 1) * target` (or the end). Empty inside a line longer than `target`.
-/// The chunks `0..bytes.len().div_ceil(target)` cover `bytes` exactly, each ends at a
+/// The chunks `0..chunk_count(bytes.len(), target)` cover `bytes` exactly, each ends at a
 /// line boundary, and each is found on its own, reading only from the start of its
 /// own span and of the next.
 ///
@@ -278,10 +278,15 @@ pub fn chunk_range(bytes: &[u8], k: usize, target: usize) -> Range<usize> {
     start..end.max(start)
 }
 
+/// How many [`chunk_range`]s cover `len` bytes cut every `target` bytes.
+pub fn chunk_count(len: usize, target: usize) -> usize {
+    len.div_ceil(target.max(1))
+}
+
 /// Cuts `bytes` into ranges of about `target` bytes, each ending just after a `\n`
 /// (or at the end): the non-empty [`chunk_range`]s.
 pub fn split_chunks(bytes: &[u8], target: usize) -> Vec<Range<usize>> {
-    (0..bytes.len().div_ceil(target.max(1)))
+    (0..chunk_count(bytes.len(), target))
         .map(|k| chunk_range(bytes, k, target))
         .filter(|r| !r.is_empty())
         .collect()
@@ -701,9 +706,8 @@ mod tests {
                 .map_or(data.len(), |i| i + 1)
         };
         for target in 1..data.len() + 2 {
-            let n = data.len().div_ceil(target);
             let mut at = 0;
-            for k in 0..n {
+            for k in 0..chunk_count(data.len(), target) {
                 let r = chunk_range(data, k, target);
                 assert_eq!(r.start, at, "chunk {k} of {target}");
                 assert_eq!(r.end, past_newline_from((k + 1) * target).max(r.start));
