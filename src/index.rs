@@ -196,13 +196,14 @@ fn entry_len(records: &[u8], at: usize) -> Option<usize> {
     (at.checked_add(len)? <= records.len()).then_some(len)
 }
 
-/// The Bloom word and bit mask for a login hash. The bits come from a remix of the
-/// hash, independent of the bits the slot table uses.
+/// The Bloom word and bit mask for a login hash: three bit positions from its bits
+/// 0–17, the word from the bits above. The hash's bits are well mixed, so these are
+/// independent of each other and of the slot table's fingerprint (the top 24
+/// bits); no remix on the scan's per-line path.
 #[inline]
 fn bloom_key(hash: u64, words: usize) -> (usize, u64) {
-    let x = hash.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let word = (x >> 40) as usize & (words - 1);
-    let mask = 1u64 << (x & 63) | 1u64 << ((x >> 6) & 63) | 1u64 << ((x >> 12) & 63);
+    let word = (hash >> 18) as usize & (words - 1);
+    let mask = 1u64 << (hash & 63) | 1u64 << ((hash >> 6) & 63) | 1u64 << ((hash >> 12) & 63);
     (word, mask)
 }
 
@@ -212,17 +213,6 @@ fn bloom_words(groups: usize) -> usize {
 }
 
 impl<'a> IndexView<'a> {
-    /// Issues a prefetch for the Bloom word a login hash checks first, so a batch of
-    /// lookups can overlap their cache misses.
-    #[inline]
-    pub fn prefetch(&self, hash: u64) {
-        if self.bloom.is_empty() {
-            return;
-        }
-        let (word, _) = bloom_key(hash, self.bloom.len());
-        prefetch(&self.bloom[word]);
-    }
-
     /// Issues a prefetch for the slot where the probe chain of a login hash starts:
     /// for a login that passed [`IndexView::may_contain`], before
     /// [`IndexView::slot_hint`] reads it.
@@ -898,6 +888,23 @@ mod tests {
         let (_, h) = login::normalize_and_hash(b"alice");
         // The right hash with the wrong bytes must not match.
         assert!(idx.view().lookup(h, b"mallory", &mut Vec::new()).is_none());
+    }
+
+    #[test]
+    fn logins_that_share_a_hash_through_the_case_fold_stay_apart() {
+        // `@` (0x40) and `` ` `` (0x60) differ only in bit 5, which the login hash
+        // sets in every byte: the two logins share a hash and a slot fingerprint.
+        let (_, h) = login::normalize_and_hash(b"ann@x.io");
+        assert_eq!(h, login::normalize_and_hash(b"ann`x.io").1);
+        let mut b = IndexBuilder::new();
+        b.add("at", "ann@x.io", &sha1_of("one")).unwrap();
+        b.add("tick", "ann`x.io", &sha1_of("two")).unwrap();
+        let idx = b.build().unwrap();
+        assert_eq!(idx.groups(), 2);
+        let v = idx.view();
+        assert_eq!(ids_of(v, b"ANN@x.io"), ["at"]);
+        assert_eq!(ids_of(v, b"ann`X.IO"), ["tick"]);
+        assert!(ids_of(v, b"ann\x00x.io").is_empty());
     }
 
     #[test]

@@ -46,8 +46,9 @@ use crate::index::{CustomerIndex, IndexView};
 const MAGIC: &[u8; 8] = b"LMXINDEX";
 /// The format version this build reads and writes (2: the Bloom filter; 3: the
 /// word-at-a-time login hash of [`crate::login::hash_normalized`]; 4: per-piece
-/// checksums).
-pub const VERSION: u32 = 4;
+/// checksums; 5: the login hash folds case with one OR a word, and the Bloom bits
+/// come from the hash without a remix).
+pub const VERSION: u32 = 5;
 const HEADER_LEN: usize = 80;
 /// Body bytes per checksummed piece in the files this build writes.
 pub const PIECE: usize = 1 << 20;

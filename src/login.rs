@@ -4,7 +4,7 @@
 //! customers file and logins parsed from dumps are normalised the same way (surrounding
 //! whitespace trimmed, compared case-insensitively: an ASCII fast path, Unicode
 //! lowercase for the rest) and then hashed for the customer index
-//! with a fixed word-at-a-time hash that lowercases ASCII as it reads.
+//! with a fixed word-at-a-time hash that folds ASCII case as it reads.
 //! It does not decide what a login *is* in a dump line; that is [`crate::parse`].
 
 /// Normalises `raw` into `buf` (cleared first) and returns the normalised bytes.
@@ -72,13 +72,13 @@ fn lower_ascii_into(src: &[u8], dst: &mut [u8]) -> bool {
 /// format version.
 #[inline]
 pub fn hash_normalized(normalized: &[u8]) -> u64 {
-    word_hash::<false>(normalized).0
+    word_hash(normalized).0
 }
 
 /// The hash of `raw`'s normalised form, without keeping the normalised bytes.
 ///
 /// A login that is ASCII after trimming (nearly all of them) is hashed straight from
-/// the dump's bytes, lowercased word by word in registers: no copy, no buffer.
+/// the dump's bytes, case folded word by word in registers: no copy, no buffer.
 /// Anything else goes through [`normalize`] with `scratch`.
 #[inline(always)]
 pub fn hash_login(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
@@ -86,7 +86,7 @@ pub fn hash_login(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
     // all) needs no trim, and two compares cost less than the trim's two loops.
     let clean = matches!((raw.first(), raw.last()), (Some(&a), Some(&z)) if a > b' ' && z > b' ');
     let trimmed = if clean { raw } else { raw.trim_ascii() };
-    let (hash, ascii) = word_hash::<true>(trimmed);
+    let (hash, ascii) = word_hash(trimmed);
     if ascii {
         return hash;
     }
@@ -101,15 +101,22 @@ fn hash_unicode(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
 }
 
 /// The login hash: a 16-bytes-a-round folded-multiply hash in the style of wyhash
-/// and foldhash, with fixed constants (it is stored on disk). With `LOWER`, ASCII
-/// letters are lowercased in each word before mixing, so
-/// `word_hash::<true>(s) == word_hash::<false>(lowercase(s))` for ASCII `s`; the
-/// second result says whether `s` was all ASCII.
+/// and foldhash, with fixed constants (it is stored on disk). The second result says
+/// whether `s` was all ASCII.
+///
+/// Case is folded by setting bit 5 of every byte (`| 0x20`) before mixing: one OR
+/// a word. That maps `A` and `a` (and every other ASCII letter pair) to one value,
+/// so `word_hash(s) == word_hash(lowercase(s))` for every byte string `s` under
+/// ASCII lowercasing. It also maps some pairs of other bytes onto each other (`@`
+/// and `` ` ``, `.` and 0x0E, ...): logins that differ only there share a hash,
+/// which costs at most a rare extra candidate, because every hit is confirmed
+/// against the login's bytes ([`crate::index::IndexView::confirm`]). Lowercasing
+/// exactly (seven operations a word) cost 7% of the scan (BENCHMARKS.md).
 ///
 /// Hand-written because it is the scan's per-line cost: hashing the dump's bytes
-/// without first copying them lowercased is what pays (BENCHMARKS.md).
+/// in place, without first copying them lowercased, is what pays.
 #[inline(always)]
-fn word_hash<const LOWER: bool>(s: &[u8]) -> (u64, bool) {
+fn word_hash(s: &[u8]) -> (u64, bool) {
     const K: [u64; 4] = [
         0x243f_6a88_85a3_08d3,
         0x1319_8a2e_0370_7344,
@@ -129,7 +136,7 @@ fn word_hash<const LOWER: bool>(s: &[u8]) -> (u64, bool) {
     fn half(s: &[u8], at: usize) -> u64 {
         u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()))
     }
-    let lower = |w: u64| if LOWER { lower8(w) } else { w };
+    let fold = |w: u64| w | 0x2020_2020_2020_2020;
     let len = s.len();
     let mut h = K[0] ^ (len as u64).wrapping_mul(K[1]);
     let mut seen = 0u64;
@@ -149,13 +156,13 @@ fn word_hash<const LOWER: bool>(s: &[u8]) -> (u64, bool) {
         while i + 16 < len {
             let (a, b) = (word(s, i), word(s, i + 8));
             seen |= a | b;
-            h = mix(lower(a) ^ K[2], lower(b) ^ h);
+            h = mix(fold(a) ^ K[2], fold(b) ^ h);
             i += 16;
         }
         (word(s, len - 16), word(s, len - 8))
     };
     seen |= a | b;
-    h = mix(lower(a) ^ K[3], lower(b) ^ h);
+    h = mix(fold(a) ^ K[3], fold(b) ^ h);
     (mix(h ^ K[1], K[2] ^ len as u64), seen & HI == 0)
 }
 

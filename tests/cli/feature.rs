@@ -717,6 +717,59 @@ fn index_gives_same_results_as_customers_csv() {
     }
 }
 
+#[test]
+fn logins_sharing_a_login_hash_are_told_apart_with_and_without_index() {
+    // The login hash folds case by setting bit 5 of every byte, so `@` and `` ` ``
+    // hash alike: each account must still get only its own login's passwords.
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(
+        d,
+        &[
+            ("at", "Ann@X.io", &sha1_hex("one")),
+            ("tick", "ann`x.io", &sha1_hex("two")),
+        ],
+    );
+    write(
+        d,
+        "dumps/d.txt",
+        "ann`x.io:one\nANN@x.io:two\nann@x.io:one\nANN`X.IO:two\n",
+    );
+    let lmx = d.join("c.lmx");
+    run_in(
+        d,
+        &[
+            "index",
+            "--customers",
+            "customers.csv",
+            "-o",
+            lmx.to_str().unwrap(),
+        ],
+        None,
+    )
+    .expect_code(0);
+    let via_csv = scan_paths(d, &["--format", "ids", "dumps"]);
+    via_csv.expect_code(0);
+    assert_eq!(via_csv.stdout, "at\ntick\n");
+    let via_index = scan(
+        d,
+        &[
+            "--index",
+            lmx.to_str().unwrap(),
+            "--format",
+            "ndjson",
+            "dumps",
+        ],
+    );
+    via_index.expect_code(0);
+    let firsts: Vec<(String, u64)> = via_index
+        .resets()
+        .iter()
+        .map(|r| (r.account_id.clone(), r.first_seen.line))
+        .collect();
+    assert_eq!(firsts, [("at".to_string(), 3), ("tick".to_string(), 4)]);
+}
+
 // ---------------------------------------------------------------------------------
 // 13. Slow-hash budget and the review list
 // ---------------------------------------------------------------------------------
