@@ -230,7 +230,7 @@ impl Candidates {
     pub fn sorted(&self) -> Sorted<'_> {
         use rayon::prelude::*;
         let sets: Vec<&Set> = self.sets().collect();
-        let mut keys: Vec<Key> = Vec::with_capacity(self.len());
+        let mut keys: Vec<Key> = crate::mem::with_capacity(self.len());
         for (n, set) in sets.iter().enumerate() {
             // One set per scan unit that found candidates: far fewer than 2^32.
             let n = n as u32;

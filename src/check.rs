@@ -119,7 +119,12 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
     let sorted = candidates.sorted();
     // In batches, releasing the records a mapped index faulted in after each one (see
     // `IndexView::release_records`).
-    let mut out = CheckOutcome::default();
+    let mut out = CheckOutcome {
+        // Room for a finding per candidate: usually more than enough, never touched
+        // beyond what is written.
+        findings: crate::mem::with_capacity(candidates.len()),
+        ..CheckOutcome::default()
+    };
     for batch in sorted.logins().cut(CHECK_BATCH) {
         // Each task's results are kept apart and appended once, in order (a fold and
         // reduce appended them pairwise, copying every finding several times).

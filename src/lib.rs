@@ -19,6 +19,7 @@
 //! | password verification | [`verify`] (schemes), [`check`] (budget, parallel) |
 //! | reports and statistics | [`report`], [`stats`] |
 //! | a whole run | [`job`] |
+//! | memory: mapped files' pages given back, huge pages for big buffers | [`mapped`], [`mem`] |
 //!
 //! ```
 //! use leakmatch::{customers, scan, check, source, report};
@@ -52,6 +53,7 @@ pub mod job;
 pub mod lmx;
 pub mod login;
 pub mod mapped;
+pub mod mem;
 pub mod parse;
 pub mod report;
 pub mod scan;

@@ -154,16 +154,13 @@ pub fn review_records(reviews: &[Review]) -> Vec<ReviewRecord<'_>> {
 /// every comparison. Ids are unique, so an unstable sort is still one order.
 fn by_id<'i>(ids: impl Iterator<Item = &'i str>) -> Vec<usize> {
     let ids: Vec<&str> = ids.collect();
-    let mut keys: Vec<(u128, usize)> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let mut prefix = [0u8; 16];
-            let n = id.len().min(16);
-            prefix[..n].copy_from_slice(&id.as_bytes()[..n]);
-            (u128::from_be_bytes(prefix), i)
-        })
-        .collect();
+    let mut keys: Vec<(u128, usize)> = crate::mem::with_capacity(ids.len());
+    keys.extend(ids.iter().enumerate().map(|(i, id)| {
+        let mut prefix = [0u8; 16];
+        let n = id.len().min(16);
+        prefix[..n].copy_from_slice(&id.as_bytes()[..n]);
+        (u128::from_be_bytes(prefix), i)
+    }));
     keys.par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| ids[a.1].cmp(ids[b.1])));
     keys.into_iter().map(|(_, i)| i).collect()
 }
