@@ -17,22 +17,30 @@ pub fn with_capacity<T>(n: usize) -> Vec<T> {
     let v = Vec::with_capacity(n);
     let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
     if bytes >= 2 * HUGE {
-        let start = v.as_ptr() as usize;
-        let lo = start.next_multiple_of(HUGE);
-        let hi = (start + bytes) / HUGE * HUGE;
-        if hi > lo {
-            #[cfg(target_os = "linux")]
-            // SAFETY: `lo..hi` lies inside the vector's own allocation (whole pages,
-            // as madvise requires). MADV_HUGEPAGE changes only how the kernel backs
-            // those pages, never their contents, and no reference into them exists
-            // yet; a failure (no THP support) leaves them as they were.
-            unsafe {
-                libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
-            }
-        }
+        advise_huge(v.as_ptr() as usize, bytes);
     }
     v
 }
+
+/// Advises the whole huge pages of the `bytes` at `start` (an allocation nothing
+/// has written to yet).
+#[cfg(target_os = "linux")]
+fn advise_huge(start: usize, bytes: usize) {
+    let lo = start.next_multiple_of(HUGE);
+    let hi = (start + bytes) / HUGE * HUGE;
+    if hi > lo {
+        // SAFETY: `lo..hi` lies inside the caller's allocation, in whole pages as
+        // madvise requires. MADV_HUGEPAGE changes only how the kernel backs those
+        // pages, never their contents, and nothing refers into them yet; a failure
+        // (no THP support) leaves them as they were.
+        unsafe {
+            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge(_start: usize, _bytes: usize) {}
 
 #[cfg(test)]
 mod tests {
