@@ -62,12 +62,19 @@ fn index_of(customers: u64) -> CustomerIndex {
 fn pairs_as_scanned(data: &[u8]) -> u64 {
     let mut pairs = 0u64;
     for parse::Line {
-        bytes: line, sep, ..
+        bytes: line,
+        sep,
+        nul,
     } in parse::Lines::new(data)
     {
-        let ok = match parse::parse_common(line, sep) {
+        let common = if nul {
+            None
+        } else {
+            parse::parse_common(line, sep)
+        };
+        let ok = match common {
             Some(_) => true,
-            None => matches!(parse::parse_line(line), parse::Parsed::Pair(_)),
+            None => matches!(parse::parse_line_known(line, nul), parse::Parsed::Pair(_)),
         };
         pairs += ok as u64;
     }

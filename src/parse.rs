@@ -497,6 +497,13 @@ impl Classify for Avx2 {
 /// Parses one line of a text dump. `line` excludes the `\n`; a trailing `\r` is
 /// stripped here.
 pub fn parse_line(line: &[u8]) -> Parsed<'_> {
+    parse_line_known(line, memchr::memchr(0, line).is_some())
+}
+
+/// [`parse_line`] for a caller that already knows whether `line` holds a NUL byte
+/// ([`Lines`] says, for the scanner): the same rules without searching for one
+/// again (that search was an eighth of the full rules' time in the scan).
+pub fn parse_line_known(line: &[u8], nul: bool) -> Parsed<'_> {
     let line = match line.last() {
         Some(b'\r') => &line[..line.len() - 1],
         _ => line,
@@ -504,7 +511,7 @@ pub fn parse_line(line: &[u8]) -> Parsed<'_> {
     if line.len() > MAX_LINE {
         return Parsed::Skip(SkipReason::TooLong);
     }
-    if memchr::memchr(0, line).is_some() {
+    if nul {
         return Parsed::Skip(SkipReason::Binary);
     }
     let Some(start) = line.iter().position(|b| !b.is_ascii_whitespace()) else {

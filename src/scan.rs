@@ -585,7 +585,7 @@ impl<'i> LineScanner<'i> {
             };
             let (login, password) = match common {
                 Some(pair) => pair,
-                None => match parse::parse_line(line) {
+                None => match parse::parse_line_known(line, nul) {
                     Parsed::Pair(c) => match (c.login, c.password) {
                         (Cow::Borrowed(l), Cow::Borrowed(p)) => (l, p),
                         // Decoded JSON escapes: rare, looked up at once.
