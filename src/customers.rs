@@ -56,10 +56,14 @@ pub enum CustomersError {
         message: String,
     },
     /// The header lacks a required column.
-    #[error("{path}:1: header has no `{column}` column (need account_id, login, password_hash)")]
+    #[error(
+        "{path}:{line}: header has no `{column}` column (need account_id, login, password_hash)"
+    )]
     MissingColumn {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the header (the first line that is not empty).
+        line: u64,
         /// The missing column.
         column: &'static str,
     },
@@ -107,8 +111,8 @@ pub fn load(path: &Path) -> Result<CustomerIndex, CustomersError> {
 /// Files smaller than this are read sequentially: parallelism would not pay.
 const PARALLEL_MIN_BYTES: u64 = 1 << 20;
 
-/// Finds the three columns in a header record.
-fn columns(path: &Path, header: &csv::ByteRecord) -> Result<[usize; 3], CustomersError> {
+/// Finds the three columns in a header record, which starts on `line`.
+fn columns(path: &Path, line: u64, header: &csv::ByteRecord) -> Result<[usize; 3], CustomersError> {
     let mut cols = [0usize; 3];
     for (slot, name) in cols.iter_mut().zip(COLUMNS) {
         *slot = header
@@ -119,6 +123,7 @@ fn columns(path: &Path, header: &csv::ByteRecord) -> Result<[usize; 3], Customer
             })
             .ok_or(CustomersError::MissingColumn {
                 path: path.to_path_buf(),
+                line,
                 column: name,
             })?;
     }
@@ -166,14 +171,27 @@ fn finish(
 
 /// The parallel path: the file has no quotes, so every line is one record.
 fn load_unquoted(path: &Path, bytes: &[u8]) -> Result<CustomerIndex, CustomersError> {
-    let header_end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
+    // The header is the first line that is not empty, as the `csv` reader has it.
+    let (mut header_start, mut header_line) = (0, 1u64);
+    let header_end = loop {
+        let end = memchr::memchr(b'\n', &bytes[header_start..])
+            .map_or(bytes.len(), |i| header_start + i + 1);
+        let line = &bytes[header_start..end];
+        if !matches!(line, b"\n" | b"\r\n" | b"\r") {
+            break end;
+        }
+        (header_start, header_line) = (end, header_line + 1);
+    };
+    if header_start == bytes.len() {
+        return Err(CustomersError::Empty(path.to_path_buf()));
+    }
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(&bytes[..header_end]);
+        .from_reader(&bytes[header_start..header_end]);
     let mut header = csv::ByteRecord::new();
     let _ = rdr.read_byte_record(&mut header);
-    let cols = columns(path, &header)?;
+    let cols = columns(path, header_line, &header)?;
     let body = &bytes[header_end..];
     let parts: Vec<_> = crate::scan::split_chunks(body, 4 << 20)
         .into_par_iter()
@@ -183,7 +201,7 @@ fn load_unquoted(path: &Path, bytes: &[u8]) -> Result<CustomerIndex, CustomersEr
     // The parts' heaps are taken over as they are (`IndexBuilder::append`).
     let mut builder = IndexBuilder::with_capacity(rows, 0);
     let mut lines = Vec::with_capacity(rows);
-    let mut base = 1u64; // the header's line
+    let mut base = header_line;
     for part in parts {
         match part {
             Ok((b, local, count)) => {
@@ -256,7 +274,10 @@ pub fn load_from<R: Read>(path: &Path, reader: R) -> Result<CustomerIndex, Custo
     if !rdr.read_byte_record(&mut record).map_err(io)? {
         return Err(CustomersError::Empty(p()));
     }
-    let cols = columns(path, &record)?;
+    let header_line = rdr
+        .get_ref()
+        .line_of(record.position().map_or(0, |pos| pos.byte()));
+    let cols = columns(path, header_line, &record)?;
     let mut builder = IndexBuilder::new();
     let mut lines: Vec<u64> = Vec::new();
     while rdr.read_byte_record(&mut record).map_err(io)? {

@@ -106,6 +106,12 @@ fn customers_missing_column() {
 }
 
 #[test]
+fn customers_missing_column_named_on_the_header_line_after_blank_lines() {
+    let run = scan_with_customers("\n\r\naccount_id,login,hash\n1,a@b.c,abc\n");
+    assert_fatal(&run, &["customers.csv:3:", "password_hash"]);
+}
+
+#[test]
 fn customers_empty_file() {
     let run = scan_with_customers("");
     assert_fatal(&run, &["customers.csv"]);
@@ -482,7 +488,8 @@ fn unwritable_stats_fails_before_any_result_is_written() {
 #[test]
 fn big_customers_file_parallel_path_agrees_with_the_csv_reader() {
     let good = sha1_hex("pw-7");
-    let mut rows = String::from("account_id,login,password_hash,extra\r\n");
+    // Empty lines before the header are skipped, as the csv reader skips them.
+    let mut rows = String::from("\n\r\naccount_id,login,password_hash,extra\r\n");
     for i in 0..40_000 {
         rows.push_str(&format!("id{i},User{i}@Example.com,{good},x\r\n"));
         if i % 1000 == 0 {
@@ -515,6 +522,11 @@ fn big_customers_file_parallel_path_agrees_with_the_csv_reader() {
                 "password_hash",
             ],
         );
+
+        // A header without a column is named by its own line.
+        write(d, "customers.csv", csv.replacen("password_hash", "pw", 1));
+        let run = scan_paths(d, &["dumps/x.txt"]);
+        assert_fatal(&run, &["customers.csv:3:", "password_hash"]);
     }
 }
 
