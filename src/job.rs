@@ -171,7 +171,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     }
     if let Some(path) = &job.output {
         staged.push(stage(path, |w| {
-            report::write_resets(w, job.format, resets.iter())
+            report::write_resets(w, job.format, &resets)
         })?);
     }
     summary.set_elapsed(started.elapsed().as_secs_f64());
@@ -192,7 +192,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
             .map_err(|source| JobError::Output { path, source })?;
     }
     if job.output.is_none() {
-        report::write_resets(stdout, job.format, resets.iter()).map_err(JobError::Stdout)?;
+        report::write_resets(stdout, job.format, &resets).map_err(JobError::Stdout)?;
     }
     // The state goes last: killed before this, the next run scans these files again,
     // which is correct.

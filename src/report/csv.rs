@@ -1,12 +1,48 @@
 //! CSV reset list: a header, then the NDJSON fields flattened (`first_seen` becomes
 //! `first_seen_file` and `first_seen_line`), RFC 4180 quoting where needed.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
+use std::rc::Rc;
 
 use super::{Format, ResetRecord};
 
 /// `--format csv`.
-pub struct Csv;
+pub struct Csv {
+    /// One writer for the whole list; each row goes into `row`, then out with one
+    /// call (a writer per row allocated and zeroed an 8 KiB buffer every time: 0.4 s
+    /// for 180k rows).
+    rows: csv::Writer<RowBuf>,
+    row: RowBuf,
+}
+
+/// The buffer the CSV writer writes a row into, shared with [`Csv`], which
+/// forwards and clears it.
+#[derive(Clone, Default)]
+struct RowBuf(Rc<RefCell<Vec<u8>>>);
+
+impl Write for RowBuf {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Default for Csv {
+    fn default() -> Self {
+        let row = RowBuf::default();
+        Csv {
+            rows: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(row.clone()),
+            row,
+        }
+    }
+}
 
 const HEADER: [&str; 7] = [
     "account_id",
@@ -18,30 +54,33 @@ const HEADER: [&str; 7] = [
     "first_seen_line",
 ];
 
-fn write_row(w: &mut dyn Write, fields: &[&str]) -> io::Result<()> {
-    let mut cw = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(w);
-    cw.write_record(fields)?;
-    cw.flush()
+impl Csv {
+    fn write_row(&mut self, w: &mut dyn Write, fields: &[&[u8]]) -> io::Result<()> {
+        self.rows.write_record(fields)?;
+        self.rows.flush()?;
+        let mut row = self.row.0.borrow_mut();
+        w.write_all(&row)?;
+        row.clear();
+        Ok(())
+    }
 }
 
 impl Format for Csv {
     fn header(&mut self, w: &mut dyn Write) -> io::Result<()> {
-        write_row(w, &HEADER)
+        self.write_row(w, &HEADER.map(str::as_bytes))
     }
 
     fn record(&mut self, w: &mut dyn Write, rec: &ResetRecord<'_>) -> io::Result<()> {
-        write_row(
+        self.write_row(
             w,
             &[
-                &rec.account_id,
-                &rec.login,
-                rec.reason,
-                rec.scheme,
-                &rec.sightings.to_string(),
-                rec.first_seen.file,
-                &rec.first_seen.line.to_string(),
+                rec.account_id.as_bytes(),
+                rec.login.as_bytes(),
+                rec.reason.as_bytes(),
+                rec.scheme.as_bytes(),
+                rec.sightings.to_string().as_bytes(),
+                rec.first_seen.file.as_bytes(),
+                rec.first_seen.line.to_string().as_bytes(),
             ],
         )
     }

@@ -13,9 +13,10 @@ pub mod ndjson;
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::check::{Finding, Review};
@@ -96,8 +97,15 @@ impl<'a> Resets<'a> {
 
     /// The records, in account_id order.
     pub fn iter(&self) -> impl Iterator<Item = ResetRecord<'a>> + '_ {
+        self.range(0..self.len())
+    }
+
+    /// The records at positions `range` of the list.
+    pub fn range(&self, range: Range<usize>) -> impl Iterator<Item = ResetRecord<'a>> + '_ {
         const AHEAD: usize = 8;
-        self.order.iter().enumerate().map(|(k, &i)| {
+        let start = range.start;
+        self.order[range].iter().enumerate().map(move |(k, &i)| {
+            let k = start + k;
             // In id order the findings are read at random: fetch a few ahead.
             if let Some(&ahead) = self.order.get(k + AHEAD) {
                 crate::index::prefetch(&self.findings[ahead]);
@@ -178,22 +186,82 @@ pub trait Format {
 /// The writer for a format.
 pub fn formatter(format: OutputFormat) -> Box<dyn Format> {
     match format {
-        OutputFormat::Ndjson => Box::new(ndjson::Ndjson),
-        OutputFormat::Csv => Box::new(csv::Csv),
+        OutputFormat::Ndjson => Box::new(ndjson::Ndjson::default()),
+        OutputFormat::Csv => Box::new(csv::Csv::default()),
         OutputFormat::Ids => Box::new(ids::Ids),
     }
 }
 
+/// A reset list that can be read in pieces from several threads.
+pub trait RecordSource: Sync {
+    /// Number of records.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The records at positions `range`, in list order.
+    fn records(&self, range: Range<usize>) -> impl Iterator<Item = ResetRecord<'_>>;
+}
+
+impl RecordSource for Resets<'_> {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    fn records(&self, range: Range<usize>) -> impl Iterator<Item = ResetRecord<'_>> {
+        self.range(range)
+    }
+}
+
+impl RecordSource for [ResetRecord<'_>] {
+    fn len(&self) -> usize {
+        <[ResetRecord<'_>]>::len(self)
+    }
+
+    fn records(&self, range: Range<usize>) -> impl Iterator<Item = ResetRecord<'_>> {
+        self[range].iter().cloned()
+    }
+}
+
+/// Records a thread formats at once.
+const PIECE: usize = 4096;
+/// Pieces formatted before they are written (bounds the memory held).
+const WAVE: usize = 64;
+
 /// Writes the whole reset list in `format`.
-pub fn write_resets<'r>(
+///
+/// Records are formatted in parallel, [`PIECE`] to a buffer, a wave of [`WAVE`]
+/// pieces at a time, and the buffers written in list order: the bytes are the same
+/// at any thread count. (Formatted on one thread, the NDJSON of 180k accounts took
+/// 0.2 s, most of a run's report phase.)
+pub fn write_resets(
     w: &mut dyn Write,
     format: OutputFormat,
-    records: impl IntoIterator<Item = ResetRecord<'r>>,
+    records: &(impl RecordSource + ?Sized),
 ) -> io::Result<()> {
-    let mut f = formatter(format);
-    f.header(w)?;
-    for r in records {
-        f.record(w, &r)?;
+    let mut head = Vec::new();
+    formatter(format).header(&mut head)?;
+    w.write_all(&head)?;
+    let n = records.len();
+    for wave in (0..n).step_by(PIECE * WAVE) {
+        let end = n.min(wave + PIECE * WAVE);
+        let pieces: Vec<io::Result<Vec<u8>>> = (wave..end)
+            .step_by(PIECE)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let mut f = formatter(format);
+                let mut out = Vec::new();
+                for r in records.records(start..end.min(start + PIECE)) {
+                    f.record(&mut out, &r)?;
+                }
+                Ok(out)
+            })
+            .collect();
+        for piece in pieces {
+            w.write_all(&piece?)?;
+        }
     }
     w.flush()
 }
@@ -287,8 +355,36 @@ mod tests {
 
     fn render(format: OutputFormat) -> String {
         let mut out = Vec::new();
-        write_resets(&mut out, format, sample()).unwrap();
+        write_resets(&mut out, format, &sample()[..]).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn lists_of_many_pieces_and_waves_come_out_in_order() {
+        let base = sample();
+        let n = PIECE * WAVE + PIECE + 7;
+        let ids: Vec<String> = (0..n).map(|i| format!("id,{i:07}")).collect();
+        let many: Vec<ResetRecord<'_>> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| ResetRecord {
+                account_id: id.as_str().into(),
+                sightings: i as u64,
+                ..base[i % 2].clone()
+            })
+            .collect();
+        for format in [OutputFormat::Ndjson, OutputFormat::Csv, OutputFormat::Ids] {
+            let mut parallel = Vec::new();
+            write_resets(&mut parallel, format, &many[..]).unwrap();
+            // The same list through one formatter, record by record.
+            let mut f = formatter(format);
+            let mut serial = Vec::new();
+            f.header(&mut serial).unwrap();
+            for r in &many {
+                f.record(&mut serial, r).unwrap();
+            }
+            assert!(parallel == serial, "{format:?}");
+        }
     }
 
     #[test]
