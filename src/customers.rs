@@ -4,8 +4,9 @@
 //! `login` and `password_hash` in any order (other columns ignored, RFC 4180 quoting),
 //! one account per row. Any problem stops the load with a [`CustomersError`] naming the
 //! file, the line and what is wrong — never a hash value. A large file without quotes
-//! is memory-mapped and parsed in parallel line-aligned chunks; anything else is
-//! streamed through the `csv` reader. Neither reads the file whole into the heap.
+//! or bare `\r` line ends is memory-mapped and parsed in parallel line-aligned chunks;
+//! anything else is streamed through the `csv` reader. Neither reads the file whole
+//! into the heap.
 
 use std::fs::File;
 use std::io::Read;
@@ -84,10 +85,10 @@ pub enum CustomersError {
 
 /// Loads a customers CSV from `path` into an in-memory index.
 ///
-/// A large file without any `"` is mapped and parsed in parallel chunks (no quoting
-/// means a line is a record); anything else goes through the `csv` reader. Both paths
-/// share the row validation, so they accept and refuse the same rows with the same
-/// messages.
+/// A large file without any `"` or bare `\r` is mapped and parsed in parallel chunks
+/// (no quoting means a line is a record); anything else goes through the `csv`
+/// reader. Both paths share the row validation, so they accept and refuse the same
+/// rows with the same messages.
 pub fn load(path: &Path) -> Result<CustomerIndex, CustomersError> {
     let io = |e: std::io::Error| CustomersError::Io {
         path: path.to_path_buf(),
@@ -102,10 +103,19 @@ pub fn load(path: &Path) -> Result<CustomerIndex, CustomersError> {
     // not expected to change during the load (the same caveat as any mmap reader:
     // truncation by another process could fault).
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-    if memchr::memchr(b'"', &map).is_some() {
+    if needs_csv_reader(&map) {
         return load_from(path, &map[..]);
     }
     load_unquoted(path, &map)
+}
+
+/// Whether a file holds what only the `csv` reader handles: a quote, or a `\r` that
+/// does not start a `\r\n` (a bare `\r` ends a record for the reader; the parallel
+/// path splits lines at `\n` only, and would read a file of bare-`\r` lines as one
+/// line).
+fn needs_csv_reader(bytes: &[u8]) -> bool {
+    memchr::memchr2_iter(b'"', b'\r', bytes)
+        .any(|i| bytes[i] == b'"' || bytes.get(i + 1) != Some(&b'\n'))
 }
 
 /// Files smaller than this are read sequentially: parallelism would not pay.

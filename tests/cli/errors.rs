@@ -530,6 +530,26 @@ fn big_customers_file_parallel_path_agrees_with_the_csv_reader() {
     }
 }
 
+/// A big customers file with bare `\r` line ends (old Mac) loads like a small one:
+/// the parallel path splits at `\n` only, so such a file goes to the `csv` reader
+/// (it loaded as a header and no customers before).
+#[test]
+fn big_customers_file_with_bare_cr_line_ends() {
+    let good = sha1_hex("pw-7");
+    let mut rows = String::from("account_id,login,password_hash\r");
+    for i in 0..30_000 {
+        rows.push_str(&format!("id{i},user{i}@example.com,{good}\r"));
+    }
+    assert!(rows.len() > 1 << 20);
+    let dir = setup();
+    let d = dir.path();
+    write(d, "customers.csv", &rows);
+    write(d, "dumps/x.txt", "user29999@example.com:pw-7\n");
+    let run = scan_paths(d, &["dumps/x.txt"]);
+    run.expect_code(0);
+    assert_eq!(briefs(&run), "id29999 sha1 1 dumps/x.txt:1\n");
+}
+
 /// A big index is checked piece by piece as the run reads it: damage in a piece of
 /// records that no dump line leads to does not stop a run that never reads it, and
 /// stops (exit 2, nothing written) a run that does. Damage in the slot table or the
