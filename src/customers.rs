@@ -306,3 +306,91 @@ pub fn load_from<R: Read>(path: &Path, reader: R) -> Result<CustomerIndex, Custo
     }
     finish(path, builder, &lines)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One line of a customers file without quotes: a good row, or one of the ways
+    /// a row goes wrong, or an empty or blank line.
+    fn row() -> impl Strategy<Value = String> {
+        let sha1 = "[0-9a-f]{40}";
+        prop_oneof![
+            4 => ("[a-c][0-9]", "[A-Za-z ]{0,3}@x\\.io", sha1)
+                .prop_map(|(id, login, h)| format!("{id},{login},{h}")),
+            1 => ("[a-c][0-9]", sha1).prop_map(|(id, h)| format!("{id},  ,{h}")),
+            1 => Just(String::new()),
+            1 => Just("   ".to_string()),
+            1 => "[a-c][0-9],[a-z]@x\\.io".prop_map(String::from),
+            1 => "[a-c][0-9],[a-z]@x\\.io,[0-9a-z]{0,41}".prop_map(String::from),
+            1 => ("[a-c][0-9]", sha1).prop_map(|(id, h)| format!("{id},u@x.io,{h},extra")),
+        ]
+    }
+
+    /// A whole file: empty lines, a header with the columns in some order (one
+    /// perhaps missing), rows, LF or CRLF line ends, a last line with or without one.
+    fn file() -> impl Strategy<Value = Vec<u8>> {
+        let header = prop_oneof![
+            Just("account_id,login,password_hash"),
+            Just("password_hash,Account_ID, login ,extra"),
+            Just("login,password_hash,account_id"),
+            Just("account_id,login,hash"),
+        ];
+        (
+            0..3usize,
+            header,
+            proptest::collection::vec((row(), any::<bool>()), 0..12),
+            any::<bool>(),
+        )
+            .prop_map(|(empty, header, rows, last_ended)| {
+                let mut text = "\n".repeat(empty);
+                text.push_str(header);
+                text.push('\n');
+                let n = rows.len();
+                for (i, (row, crlf)) in rows.into_iter().enumerate() {
+                    text.push_str(&row);
+                    if i + 1 < n || last_ended {
+                        text.push_str(if crlf { "\r\n" } else { "\n" });
+                    }
+                }
+                text.into_bytes()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// The parallel path (big unquoted files) builds exactly the index the `csv`
+        /// reader builds, or fails with exactly its message.
+        #[test]
+        fn parallel_path_agrees_with_the_csv_reader(text in file()) {
+            prop_assume!(!needs_csv_reader(&text));
+            let path = Path::new("c.csv");
+            match (load_unquoted(path, &text), load_from(path, &text[..])) {
+                (Ok(a), Ok(b)) => {
+                    let (a, b) = (a.view(), b.view());
+                    prop_assert_eq!(a.accounts, b.accounts);
+                    prop_assert!(a.records == b.records && a.slots == b.slots);
+                    prop_assert!(a.bloom == b.bloom);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(
+                    false,
+                    "parallel: {:?}, csv reader: {:?}",
+                    a.err().map(|e| e.to_string()),
+                    b.err().map(|e| e.to_string())
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn bare_cr_and_quotes_need_the_csv_reader() {
+        assert!(!needs_csv_reader(b"a,b,c\r\nd,e,f\r\n"));
+        assert!(!needs_csv_reader(b"a,b,c\nd,e,f"));
+        assert!(needs_csv_reader(b"a,b,c\rd,e,f\r\n"));
+        assert!(needs_csv_reader(b"a,b,c\r\nd,e,f\r"));
+        assert!(needs_csv_reader(b"a,\"b\",c\n"));
+    }
+}
