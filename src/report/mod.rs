@@ -231,10 +231,10 @@ const WAVE: usize = 64;
 
 /// Writes the whole reset list in `format`.
 ///
-/// Records are formatted in parallel, [`PIECE`] to a buffer, a wave of [`WAVE`]
-/// pieces at a time, and the buffers written in list order: the bytes are the same
-/// at any thread count. (Formatted on one thread, the NDJSON of 180k accounts took
-/// 0.2 s, most of a run's report phase.)
+/// Records are formatted in parallel, 4096 to a buffer, a wave of 64 pieces at a
+/// time, and the buffers written in list order: the bytes are the same at any
+/// thread count. (Formatted on one thread, the NDJSON of 180k accounts took 0.2 s,
+/// most of a run's report phase.)
 pub fn write_resets(
     w: &mut dyn Write,
     format: OutputFormat,
