@@ -206,7 +206,7 @@ pub trait RecordSource: Sync {
 
 impl RecordSource for Resets<'_> {
     fn len(&self) -> usize {
-        self.order.len()
+        Resets::len(self)
     }
 
     fn records(&self, range: Range<usize>) -> impl Iterator<Item = ResetRecord<'_>> {
