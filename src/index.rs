@@ -32,6 +32,7 @@
 use rayon::prelude::*;
 
 use crate::login;
+use crate::mem::HugeBuf;
 use crate::verify::{Scheme, StoredHash};
 
 /// An account's identity: the byte offset of its entry in `records`.
@@ -425,51 +426,6 @@ impl<'a> IndexView<'a> {
             scheme,
             hash,
         })
-    }
-}
-
-/// Zeroed anonymous memory advised for transparent huge pages
-/// (`madvise(MADV_HUGEPAGE)`), for the big regions of an index built in memory.
-///
-/// Why: every dump line probes a random slot, and with 4 KiB pages most of those
-/// probes would also miss the TLB; and filling hundreds of MB of fresh memory one
-/// 4 KiB page fault at a time was a quarter of loading a customers file (profiled),
-/// against one fault per 2 MiB here.
-pub struct HugeBuf {
-    map: memmap2::MmapMut,
-    len: usize,
-}
-
-impl HugeBuf {
-    /// `len` zero bytes.
-    pub fn zeroed(len: usize) -> std::io::Result<HugeBuf> {
-        const HUGE: usize = 2 << 20;
-        let bytes = len.div_ceil(HUGE).max(1) * HUGE;
-        let map = memmap2::MmapOptions::new().len(bytes).map_anon()?;
-        #[cfg(target_os = "linux")]
-        let _ = map.advise(memmap2::Advice::HugePage);
-        Ok(HugeBuf { map, len })
-    }
-
-    /// The bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.map[..self.len]
-    }
-
-    /// The bytes, to fill.
-    pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.map[..self.len]
-    }
-
-    /// The bytes as `u64` words (the map is page-aligned, so the cast cannot fail;
-    /// a trailing partial word is left out).
-    pub fn words(&self) -> &[u64] {
-        bytemuck::cast_slice(&self.map[..self.len / 8 * 8])
-    }
-
-    /// The words, to fill.
-    pub fn words_mut(&mut self) -> &mut [u64] {
-        bytemuck::cast_slice_mut(&mut self.map[..self.len / 8 * 8])
     }
 }
 
