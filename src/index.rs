@@ -214,6 +214,16 @@ fn bloom_words(groups: usize) -> usize {
 }
 
 impl<'a> IndexView<'a> {
+    /// Issues a prefetch for the Bloom word [`IndexView::may_contain`] will read for a
+    /// login hash: the scan calls it as it hashes a login, a batch before the filter
+    /// reads the word.
+    #[inline]
+    pub fn prefetch_filter(&self, hash: u64) {
+        if let Some(word) = self.bloom.get(bloom_key(hash, self.bloom.len()).0) {
+            prefetch(word);
+        }
+    }
+
     /// Issues a prefetch for the slot where the probe chain of a login hash starts:
     /// for a login that passed [`IndexView::may_contain`], before
     /// [`IndexView::slot_hint`] reads it.
