@@ -203,7 +203,9 @@ fn entry_len(records: &[u8], at: usize) -> Option<usize> {
 /// bits); no remix on the scan's per-line path.
 #[inline]
 fn bloom_key(hash: u64, words: usize) -> (usize, u64) {
-    let word = (hash >> 18) as usize & (words - 1);
+    // Wrapping: no overflow for a filter of no words (the word is then out of range,
+    // which callers check).
+    let word = (hash >> 18) as usize & words.wrapping_sub(1);
     let mask = 1u64 << (hash & 63) | 1u64 << ((hash >> 6) & 63) | 1u64 << ((hash >> 12) & 63);
     (word, mask)
 }
@@ -929,6 +931,16 @@ mod tests {
         }
         assert!(v.account(0).is_none());
         assert!(v.account(u64::MAX).is_none());
+        // The scan's per-line calls, on filters and tables of any length.
+        for (bloom, slots) in [(&[][..], &[][..]), (&[0u64, 0, 0][..], &slots[..3])] {
+            let v = IndexView { bloom, slots, ..v };
+            for h in [0u64, 1, u64::MAX] {
+                v.prefetch_filter(h);
+                v.prefetch_slot(h);
+                assert!(v.may_contain(h));
+                let _ = v.slot_hint(h);
+            }
+        }
     }
 
     #[test]
