@@ -541,7 +541,8 @@ impl<'i> LineScanner<'i> {
     ///
     /// Without the Bloom prefetch the filter's 16 reads still overlap each other, but
     /// each waits on a miss of the 1 MiB filter (L2 holds half of it) right before
-    /// the branch that needs it: a quarter of the scan's samples sat on that load.
+    /// the branch that needs it: a quarter of a one-thread run's samples sat on that
+    /// load (BENCHMARKS.md).
     fn scan(&mut self, bytes: &[u8], out: &mut UnitOut) {
         #[cfg(target_arch = "x86_64")]
         if let Some(avx2) = self.avx2 {
