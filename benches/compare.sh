@@ -123,6 +123,15 @@ for k, v in runs.items():
     secs = [s for s, _ in v]
     rss = max(r for _, r in v) / 1024
     print(f"| {k} | {med[k]:.2f} | {min(secs):.2f}–{max(secs):.2f} | {size / 1e6 / med[k]:.0f} | {rss:.0f} | {med[k] / med[ref]:.2f}x |")
+# The targets, on the medians and run by run (each run times the tools one
+# after the other, minutes apart: the VM's speed can change in between).
+idx, duck, wc = (runs.get(k) for k in ("leakmatch(--index)", "duckdb", "wc-l"))
+if idx and duck and wc:
+    per_duck = ", ".join(f"{d / i:.1f}x" for (i, _), (d, _) in zip(idx, duck))
+    per_wc = ", ".join(f"{i / w:.1f}x" for (i, _), (w, _) in zip(idx, wc))
+    print()
+    print(f"--index vs DuckDB (target >= 15x faster): {med['duckdb'] / med['leakmatch(--index)']:.1f}x on the medians; by run {per_duck}")
+    print(f"--index vs wc -l (target <= 5x the time): {med['leakmatch(--index)'] / med['wc-l']:.1f}x on the medians; by run {per_wc}")
 PY
 
 if [ "$MODE" = big ]; then
