@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use leakmatch::index::{CustomerIndex, IndexBuilder};
-use leakmatch::{check, login, parse, scan, source, verify};
+use leakmatch::{confirm, input, login, parse, scan, verify};
 
 #[path = "support/splitmix.rs"]
 mod splitmix;
@@ -225,18 +225,15 @@ fn bench_scan(c: &mut Criterion) {
     };
     let path = dir.path().join("dump.txt");
     std::fs::write(&path, &data).unwrap();
-    let (files, _) = source::discover(&[path]);
+    let (files, _) = input::discover(&[path]);
     let mut g = c.benchmark_group("scan");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(10);
-    g.bench_function("scan+check 2M lines, 1M customers", |b| {
+    g.bench_function("scan+confirm 2M lines, 1M customers", |b| {
         b.iter(|| {
             let out = scan::scan(&files, index.view(), &scan::ScanOptions::default());
-            let checked = check::check(
-                index.view(),
-                &out.candidates,
-                check::CheckOptions::default(),
-            );
+            let checked =
+                confirm::confirm(index.view(), &out.candidates, confirm::Budget::default());
             black_box((out.counters.lines, checked.verifications))
         })
     });

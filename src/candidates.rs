@@ -4,14 +4,14 @@
 //! fills its own [`Candidates`], deduplicated with a hash table; the scan appends the
 //! units' sets in unit order without hashing or copying them;
 //! [`Candidates::sorted`] orders what several units saw with one parallel sort,
-//! which [`crate::check`] needs anyway to take logins in index order; and
+//! which [`crate::confirm`] needs anyway to take logins in index order; and
 //! [`Logins::for_each`] merges the pairs several units saw as it walks them. A set
 //! keeps its keys in one byte arena and its entries in one vector, so adding a
 //! candidate allocates nothing of its own, and dropping a set of millions frees three
 //! buffers.
 //!
 //! A candidate's login is one the index *may* hold (its Bloom filter and a slot
-//! fingerprint matched); [`crate::check`] confirms it against the index's records.
+//! fingerprint matched); [`crate::confirm`] confirms it against the index's records.
 //! Passwords are held only here, never printed: `Debug` shows only a count.
 
 use std::hash::{BuildHasher, Hasher};
@@ -327,10 +327,10 @@ impl<'s, 'a> Logins<'s, 'a> {
             buf.clear();
             for &(_, set, i) in &keys[k..k + run] {
                 if let Some(ahead) = keys.get(k + AHEAD) {
-                    crate::index::prefetch(entry(ahead));
+                    crate::mem::prefetch(entry(ahead));
                 }
                 if let Some(ahead @ &(_, s, _)) = keys.get(k + AHEAD / 2) {
-                    crate::index::prefetch(&sets[s as usize].bytes[entry(ahead).at..]);
+                    crate::mem::prefetch(&sets[s as usize].bytes[entry(ahead).at..]);
                 }
                 buf.push(sets[set as usize].candidate(i));
                 k += 1;

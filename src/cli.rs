@@ -1,17 +1,18 @@
 //! Command-line flags (clap derive) and their translation into engine types.
 //!
 //! Owns the contract of the command line: flag names, defaults, help text. The engine
-//! never sees these types: [`ScanArgs::into_job`] turns them into a
+//! never sees these types: [`ScanArgs::to_job`] turns them into a
 //! [`leakmatch::job::ScanJob`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use leakmatch::check::{CheckOptions, DEFAULT_MAX_CHECKS};
+use clap::{Args, Parser, Subcommand};
+use leakmatch::confirm::{Budget, DEFAULT_MAX_CHECKS};
+use leakmatch::control::RunControl;
 use leakmatch::job::{CustomerSource, ScanJob};
 use leakmatch::report::OutputFormat;
-use leakmatch::scan::{Progress, ScanOptions};
+use leakmatch::scan::ScanOptions;
 
 /// Find registered customers whose working password appears in credential dumps.
 #[derive(Debug, Parser)]
@@ -39,17 +40,6 @@ pub enum Command {
     Man,
 }
 
-/// Output formats of the reset list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// One JSON object per account.
-    Ndjson,
-    /// CSV with a header row.
-    Csv,
-    /// One account_id per line.
-    Ids,
-}
-
 /// `leakmatch scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -67,8 +57,8 @@ pub struct ScanArgs {
     pub index: Option<PathBuf>,
 
     /// Output format of the reset list.
-    #[arg(long, value_enum, default_value_t = FormatArg::Ndjson)]
-    pub format: FormatArg,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Ndjson)]
+    pub format: OutputFormat,
 
     /// Write the reset list to FILE (atomically) instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
@@ -166,9 +156,9 @@ pub fn render_man(w: &mut dyn std::io::Write) -> std::io::Result<()> {
 }
 
 impl ScanArgs {
-    /// The engine's view of these flags; `progress` is shared with the progress bar
+    /// The engine's view of these flags; `control` is shared with the progress bar
     /// and the Ctrl-C handler.
-    pub fn to_job(&self, progress: Arc<Progress>) -> ScanJob {
+    pub fn to_job(&self, control: Arc<RunControl>) -> ScanJob {
         let customers = match (&self.customers, &self.index) {
             (_, Some(index)) => CustomerSource::Index(index.clone()),
             (Some(csv), None) => CustomerSource::Csv(csv.clone()),
@@ -177,19 +167,15 @@ impl ScanArgs {
         ScanJob {
             customers,
             inputs: self.paths.clone(),
-            format: match self.format {
-                FormatArg::Ndjson => OutputFormat::Ndjson,
-                FormatArg::Csv => OutputFormat::Csv,
-                FormatArg::Ids => OutputFormat::Ids,
-            },
+            format: self.format,
             output: self.output.clone(),
             stats: self.stats.clone(),
             review: self.review.clone(),
-            check: CheckOptions {
+            budget: Budget {
                 max_checks: self.max_checks as usize,
             },
             scan: ScanOptions {
-                progress: Some(progress),
+                control: Some(control),
                 ..ScanOptions::default()
             },
             state: self.state.clone(),

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::index::{BuildError, CustomerIndex, IndexBuilder};
-use crate::source::LineTracker;
+use crate::parse::LineTracker;
 use crate::verify::{parse_stored, HashFormatError};
 
 /// The required columns, by header name.
@@ -203,7 +203,7 @@ fn load_unquoted(path: &Path, bytes: &[u8]) -> Result<CustomerIndex, CustomersEr
     let _ = rdr.read_byte_record(&mut header);
     let cols = columns(path, header_line, &header)?;
     let body = &bytes[header_end..];
-    let parts: Vec<_> = crate::scan::split_chunks(body, 4 << 20)
+    let parts: Vec<_> = crate::chunk::split_chunks(body, 4 << 20)
         .into_par_iter()
         .map(|r| parse_unquoted_chunk(&body[r], &cols))
         .collect();

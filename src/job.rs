@@ -15,13 +15,14 @@ use std::time::Instant;
 
 use thiserror::Error;
 
-use crate::check::{self, CheckOptions};
+use crate::atomic::StagedFile;
+use crate::confirm::{self, Budget};
 use crate::customers::{self, CustomersError};
+use crate::index::file::{self as lmx, LmxError};
 use crate::index::CustomerIndex;
-use crate::lmx::{self, LmxError};
-use crate::report::{self, OutputFormat, StagedFile};
+use crate::input::{self, DumpFile, InputError};
+use crate::report::{self, OutputFormat};
 use crate::scan::{self, ScanOptions};
-use crate::source::{self, DumpFile, InputError};
 use crate::state::{FileId, State, StateError};
 use crate::stats::{Phases, Summary};
 
@@ -50,7 +51,7 @@ pub struct ScanJob {
     /// `--review` file.
     pub review: Option<PathBuf>,
     /// Verification budget.
-    pub check: CheckOptions,
+    pub budget: Budget,
     /// Scan tuning, progress and cancellation.
     pub scan: ScanOptions,
     /// `--state DIR`: skip dump files already scanned against these customers.
@@ -83,6 +84,10 @@ pub enum JobError {
     /// The `--state` directory could not be used.
     #[error(transparent)]
     State(#[from] StateError),
+    /// Verification met account entries it could not read (an unknown scheme byte,
+    /// fields out of bounds): the index is damaged.
+    #[error("customer index is damaged: {0} account entries could not be read; rebuild it with `leakmatch index`")]
+    DamagedIndex(u64),
     /// The run was cancelled (Ctrl-C) before it finished; nothing was written.
     #[error("interrupted; no output was written")]
     Interrupted,
@@ -110,7 +115,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let started = Instant::now();
     let index = load_customers(&job.customers)?;
     let loaded = Instant::now();
-    let (mut files, mut errors) = source::discover(&job.inputs);
+    let (mut files, mut errors) = input::discover(&job.inputs);
     let incremental = match &job.state {
         Some(dir) => Some(Incremental::prepare(
             dir,
@@ -121,7 +126,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         )?),
         None => None,
     };
-    if let Some(p) = &job.scan.progress {
+    if let Some(p) = &job.scan.control {
         p.total.store(on_disk_bytes(&files), Ordering::Relaxed);
     }
     // A mapped index's slot table and Bloom filter are checked while the scan runs;
@@ -133,18 +138,21 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     if let Some(result) = body_check {
         result?;
     }
-    if job.scan.progress.as_ref().is_some_and(|p| p.cancelled()) {
+    if job.scan.control.as_ref().is_some_and(|p| p.cancelled()) {
         return Err(JobError::Interrupted);
     }
     errors.append(&mut scanned.errors);
     scanned.errors = errors;
     let scanned_at = Instant::now();
     let view = index.view();
-    let checked = check::check(view, &scanned.candidates, job.check);
+    let checked = confirm::confirm(view, &scanned.candidates, job.budget);
     // Verification was the last reader of the index: nothing is written if any
-    // piece of it that was read is damaged.
+    // piece of it that was read is damaged, or any account it read was unreadable.
     if let Some(m) = index.mapped() {
         m.verify_read()?;
+    }
+    if checked.damaged_accounts > 0 {
+        return Err(JobError::DamagedIndex(checked.damaged_accounts));
     }
     let verified = Instant::now();
 

@@ -6,23 +6,28 @@
 //! logins among the customers, then verify the leaked password against that
 //! customer's stored hash.
 //!
-//! The library is the pipeline, one module per stage:
+//! The library is the pipeline, one module per stage, each depending only on the
+//! stages before it (a test keeps the module graph free of cycles):
 //!
 //! | stage | module |
 //! |---|---|
 //! | login normalisation | [`login`] |
-//! | customers file → index | [`customers`], [`index`], on disk: [`lmx`] |
-//! | dump sources (mmap, stream, stdin, gzip/zstd/bzip2/xz, zip) | [`source`] |
-//! | incremental runs (`--state`) | [`state`] |
-//! | line parsing | [`parse`] |
+//! | password hash schemes | [`verify`] |
+//! | customers file → index; the index in memory or on disk (`.lmx`) | [`customers`], [`index`] |
+//! | dump inputs (mmap, stream, stdin, gzip/zstd/bzip2/xz, zip) | [`input`] |
+//! | line parsing, one file per dump shape | [`parse`] |
 //! | the parallel scan | [`scan`], its findings: [`candidates`] |
-//! | password verification | [`verify`] (schemes), [`check`] (budget, parallel) |
+//! | confirming candidates (login, then password, under a budget) | [`confirm`] |
 //! | reports and statistics | [`report`], [`stats`] |
+//! | incremental runs (`--state`) | [`state`] |
 //! | a whole run | [`job`] |
-//! | memory: mapped files' pages given back, huge pages for big buffers | [`mapped`], [`mem`] |
+//!
+//! Shared by the stages: [`mem`] (huge pages, giving mapped pages back, prefetch),
+//! [`chunk`] (line-aligned chunks), [`atomic`] (all-or-nothing output files) and
+//! [`control`] (progress and cancellation).
 //!
 //! ```
-//! use leakmatch::{customers, scan, check, source, report};
+//! use leakmatch::{confirm, customers, input, report, scan};
 //! use std::path::Path;
 //!
 //! // sha1("hunter2")
@@ -34,10 +39,10 @@
 //! let dump = dir.path().join("dump.txt");
 //! std::fs::write(&dump, "bob@example.com:x\nalice@example.com:hunter2\n").unwrap();
 //!
-//! let (files, _errors) = source::discover(&[dump]);
+//! let (files, _errors) = input::discover(&[dump]);
 //! let scanned = scan::scan(&files, index.view(), &scan::ScanOptions::default());
-//! let checked = check::check(index.view(), &scanned.candidates, check::CheckOptions::default());
-//! let resets = report::reset_records(&scanned.files, &checked.findings);
+//! let confirmed = confirm::confirm(index.view(), &scanned.candidates, confirm::Budget::default());
+//! let resets = report::reset_records(&scanned.files, &confirmed.findings);
 //! let first = resets.iter().next().unwrap();
 //! assert_eq!(first.account_id, "42");
 //! assert_eq!(first.first_seen.line, 2);
@@ -45,19 +50,20 @@
 
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod candidates;
-pub mod check;
+pub mod chunk;
+pub mod confirm;
+pub mod control;
 pub mod customers;
 pub mod index;
+pub mod input;
 pub mod job;
-pub mod lmx;
 pub mod login;
-pub mod mapped;
 pub mod mem;
 pub mod parse;
 pub mod report;
 pub mod scan;
-pub mod source;
 pub mod state;
 pub mod stats;
 pub mod verify;

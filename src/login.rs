@@ -68,7 +68,7 @@ fn lower_ascii_into(src: &[u8], dst: &mut [u8]) -> bool {
 
 /// Hashes an already normalised login for the customer index.
 ///
-/// The hash is part of the `.lmx` format ([`crate::lmx`]): changing it changes the
+/// The hash is part of the `.lmx` format ([`crate::index::file`]): changing it changes the
 /// format version.
 #[inline]
 pub fn hash_normalized(normalized: &[u8]) -> u64 {

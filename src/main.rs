@@ -1,24 +1,25 @@
 //! The `leakmatch` binary: parse flags, run the engine, report, set the exit status.
 //!
-//! Exit status: 0 done; 1 done, but some input could not be read (each named on
-//! stderr); 2 nothing trustworthy produced (bad arguments, bad customers file or
-//! index, unwritable output), with a one-line reason; 130 interrupted (Ctrl-C), with
-//! no output written.
+//! Exit statuses are in [`exit`]: 0 done; 1 done, but some input could not be read
+//! (each named on stderr); 2 nothing trustworthy produced (bad arguments, bad
+//! customers file or index, unwritable output), with a one-line reason; 130
+//! interrupted (Ctrl-C), with no output written.
 
 mod cli;
+mod exit;
 mod progress;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
+use leakmatch::control::RunControl;
 use leakmatch::job::{self, JobError};
-use leakmatch::scan::Progress;
 
 use cli::{Cli, Command, IndexArgs, ScanArgs};
+use exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -38,31 +39,31 @@ fn main() -> ExitCode {
         }
     };
     match result {
-        Ok(code) => code,
+        Ok(exit) => exit.into(),
         Err(err) => {
             eprintln!("leakmatch: {err:#}");
-            ExitCode::from(2)
+            Exit::Failed.into()
         }
     }
 }
 
 /// Writes `bytes` to stdout; a reader that closed the pipe early is not an error.
-fn print_quietly(bytes: &[u8]) -> io::Result<ExitCode> {
+fn print_quietly(bytes: &[u8]) -> io::Result<Exit> {
     let mut stdout = io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e),
-        _ => Ok(ExitCode::SUCCESS),
+        _ => Ok(Exit::Done),
     }
 }
 
-fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n as usize)
             .build_global()
             .context("cannot start the thread pool")?;
     }
-    let control = Arc::new(Progress::default());
+    let control = Arc::new(RunControl::default());
     {
         // Ctrl-C asks the engine to stop; it then returns without writing anything
         // (staged output files are removed), and we exit 130. A second Ctrl-C (say,
@@ -70,9 +71,9 @@ fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         // partly written, though a staged temporary file may stay behind.
         let control = Arc::clone(&control);
         let _ = ctrlc::set_handler(move || {
-            if control.cancel.swap(true, Ordering::Relaxed) {
+            if control.request_cancel() {
                 eprintln!("leakmatch: interrupted");
-                std::process::exit(130);
+                std::process::exit(Exit::Interrupted.code().into());
             }
         });
     }
@@ -89,18 +90,16 @@ fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         Ok(o) => o,
         Err(JobError::Interrupted) => {
             eprintln!("leakmatch: interrupted; no output was written");
-            return Ok(ExitCode::from(130));
+            return Ok(Exit::Interrupted);
         }
         // A closed pipe (`leakmatch scan ... | head`) is the reader's choice, not an
         // error.
-        Err(JobError::Stdout(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
-            return Ok(ExitCode::SUCCESS)
-        }
+        Err(JobError::Stdout(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Done),
         Err(e) => return Err(e.into()),
     };
     if let Err(e) = out.flush() {
         if e.kind() == io::ErrorKind::BrokenPipe {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(Exit::Done);
         }
         return Err(e).context("cannot write to standard output");
     }
@@ -111,13 +110,13 @@ fn scan(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         eprint!("{}", outcome.summary.render_text());
     }
     Ok(if outcome.input_errors.is_empty() {
-        ExitCode::SUCCESS
+        Exit::Done
     } else {
-        ExitCode::from(1)
+        Exit::InputErrors
     })
 }
 
-fn index(args: &IndexArgs) -> anyhow::Result<ExitCode> {
+fn index(args: &IndexArgs) -> anyhow::Result<Exit> {
     let started = std::time::Instant::now();
     let n = job::build_index(&args.customers, &args.output)?;
     if !args.quiet {
@@ -127,5 +126,5 @@ fn index(args: &IndexArgs) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Done)
 }

@@ -1,14 +1,68 @@
-//! Large buffers backed by transparent huge pages where the kernel offers them.
+//! Memory: how the engine asks the kernel and the CPU for it.
 //!
-//! Owns every request for 2 MiB pages (`MADV_HUGEPAGE`): [`HugeBuf`], the regions of
-//! an index built in memory, and [`with_capacity`], the big, short-lived vectors of
-//! verification and the reports (the candidates' sort keys, the findings, the reset
-//! list's sort keys). Their memory is fresh: in 4 KiB pages every page costs a fault
-//! and a zeroing, in 2 MiB pages one fault does 512 pages' work. On kernels or
-//! machines without transparent huge pages (or off Linux) they are plain memory.
+//! Owns the three low-level memory tools the pipeline shares, so no stage reaches
+//! into another for them:
+//!
+//! * huge pages (`MADV_HUGEPAGE`): [`HugeBuf`], the regions of an index built in
+//!   memory, and [`with_capacity`], the big, short-lived vectors of verification and
+//!   the reports (the candidates' sort keys, the findings, the reset list's sort
+//!   keys). Their memory is fresh: in 4 KiB pages every page costs a fault and a
+//!   zeroing, in 2 MiB pages one fault does 512 pages' work. On kernels or machines
+//!   without transparent huge pages (or off Linux) they are plain memory;
+//! * giving a file mapping's pages back (`release_file_pages`, `MADV_DONTNEED`):
+//!   scanned chunks of a dump, the pieces of an index whose checksum was verified,
+//!   and index records read by verification. The pages stay in the page cache; the
+//!   process just stops counting them as resident;
+//! * `prefetch`: a cache-line prefetch hint, for the loops that know what they
+//!   will read a few steps ahead.
+
+use std::ops::Range;
+
+use memmap2::Mmap;
 
 /// The huge page size of x86_64 and most aarch64 kernels.
 const HUGE: usize = 2 << 20;
+
+/// The base page size assumed by [`release_file_pages`] (x86_64 and most aarch64).
+const PAGE: usize = 4096;
+
+/// Asks the CPU to start loading the cache line of `x`.
+#[inline(always)]
+pub(crate) fn prefetch<T: ?Sized>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of the x86_64 baseline; a prefetch of a valid reference's
+    // address has no architectural effect beyond the cache and cannot fault.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch(x as *const T as *const i8, _MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// Drops this process's page-table entries for the whole pages inside `range` of
+/// `map` (partial pages at either end are kept: a neighbouring range may still be
+/// reading them). A no-op off Unix.
+///
+/// # Safety
+///
+/// `map` must be a read-only, shared mapping of a file. There, `MADV_DONTNEED`
+/// only removes page-table entries: a later read faults the same bytes back in from
+/// the file, so every slice borrowed from the map stays valid. On an anonymous or
+/// private mapping it would replace the contents with zeros under live borrows.
+pub(crate) unsafe fn release_file_pages(map: &Mmap, range: Range<usize>) {
+    let start = range.start.div_ceil(PAGE) * PAGE;
+    let end = range.end.min(map.len()) / PAGE * PAGE;
+    if end <= start {
+        return;
+    }
+    #[cfg(unix)]
+    // SAFETY: the caller guarantees a shared file mapping (see above), and
+    // `start..end` lies inside it in whole pages.
+    let _ = unsafe {
+        map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+    };
+}
 
 /// Zeroed anonymous memory advised for transparent huge pages
 /// (`madvise(MADV_HUGEPAGE)`), for the big regions of an index built in memory.

@@ -1,7 +1,7 @@
 //! The terminal progress bar: bytes done of total, rate, ETA (indicatif).
 //!
 //! Drawn on stderr only when stderr is a terminal and neither `--quiet` nor
-//! `--no-progress` was given; it reads the engine's [`Progress`] counters from a
+//! `--no-progress` was given; it reads the engine's [`RunControl`] counters from a
 //! thread of its own and never touches the scan.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use leakmatch::scan::Progress;
+use leakmatch::control::RunControl;
 
 /// A running progress bar.
 pub struct Bar {
@@ -20,7 +20,7 @@ pub struct Bar {
 
 impl Bar {
     /// Starts drawing `control`'s counters on stderr.
-    pub fn start(control: Arc<Progress>) -> Bar {
+    pub fn start(control: Arc<RunControl>) -> Bar {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {

@@ -3,7 +3,7 @@
 //! Owns the `--state DIR` directory. It holds one JSON file, `scanned.json`, keyed by
 //! each dump file's content hash (xxh3-128 of its bytes as stored on disk; an
 //! archive's hash covers all its members) with the file's size, the time of the scan,
-//! the customers snapshot it was scanned against ([`crate::lmx::snapshot_id`]) and the
+//! the customers snapshot it was scanned against ([`crate::index::file::snapshot_id`]) and the
 //! path it had. A file whose content and snapshot are both already recorded is skipped.
 //! The state never holds anything from inside a dump: no login, no password.
 //!
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::report::StagedFile;
+use crate::atomic::StagedFile;
 
 const FILE_NAME: &str = "scanned.json";
 const FORMAT_VERSION: u32 = 1;

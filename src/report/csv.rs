@@ -71,6 +71,7 @@ impl Format for Csv {
     }
 
     fn record(&mut self, w: &mut dyn Write, rec: &ResetRecord<'_>) -> io::Result<()> {
+        let (mut sightings, mut line) = (itoa::Buffer::new(), itoa::Buffer::new());
         self.write_row(
             w,
             &[
@@ -78,9 +79,9 @@ impl Format for Csv {
                 rec.login.as_bytes(),
                 rec.reason.as_bytes(),
                 rec.scheme.as_bytes(),
-                rec.sightings.to_string().as_bytes(),
+                sightings.format(rec.sightings).as_bytes(),
                 rec.first_seen.file.as_bytes(),
-                rec.first_seen.line.to_string().as_bytes(),
+                line.format(rec.first_seen.line).as_bytes(),
             ],
         )
     }

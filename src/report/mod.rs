@@ -1,28 +1,26 @@
-//! Reports: the reset list in its output formats, the review list, atomic files.
+//! Reports: the reset list in its output formats, and the review list.
 //!
 //! Owns turning findings into bytes. One [`Format`] per output format, one file each
-//! ([`ndjson`], [`csv`], [`ids`]); records are always sorted by `account_id` so output
-//! is byte-identical from run to run at any thread count. Nothing here ever sees a
-//! password. [`atomic_write`] gives every output file all-or-nothing semantics: a
-//! temporary file in the target directory, fsync, then rename.
+//! ([`ndjson`], [`csv`], [`ids`]), and one line in [`formatter`]; records are always
+//! sorted by `account_id` so output is byte-identical from run to run at any thread
+//! count. Nothing here ever sees a password. How the bytes reach a file is
+//! [`crate::atomic`]'s business.
 
 pub mod csv;
 pub mod ids;
 pub mod ndjson;
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{self, Write};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::check::{Finding, Review};
+use crate::confirm::{Finding, Review};
 
-/// The output formats of the reset list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// The output formats of the reset list (also the values of `--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
     /// One JSON object per line.
     #[default]
@@ -108,7 +106,7 @@ impl<'a> Resets<'a> {
             let k = start + k;
             // In id order the findings are read at random: fetch a few ahead.
             if let Some(&ahead) = self.order.get(k + AHEAD) {
-                crate::index::prefetch(&self.findings[ahead]);
+                crate::mem::prefetch(&self.findings[ahead]);
             }
             let f = &self.findings[i];
             ResetRecord {
@@ -275,53 +273,6 @@ pub fn write_reviews(w: &mut dyn Write, records: &[ReviewRecord<'_>]) -> io::Res
     w.flush()
 }
 
-/// An output file written in full to a temporary file beside its target, waiting to
-/// be renamed over it by [`StagedFile::commit`]. Dropped without a commit, it vanishes
-/// and the target is untouched.
-pub struct StagedFile {
-    tmp: tempfile::NamedTempFile,
-    path: PathBuf,
-}
-
-impl StagedFile {
-    /// Writes the whole content of `path` to a temporary file in the same directory
-    /// and syncs it.
-    pub fn stage(
-        path: &Path,
-        write: impl FnOnce(&mut File) -> io::Result<()>,
-    ) -> io::Result<StagedFile> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".leakmatch-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
-        write(tmp.as_file_mut())?;
-        tmp.as_file().sync_all()?;
-        Ok(StagedFile {
-            tmp,
-            path: path.to_path_buf(),
-        })
-    }
-
-    /// Renames the temporary file over the target: readers see the old file or the
-    /// new one, never a partial one.
-    pub fn commit(self) -> io::Result<()> {
-        self.tmp.persist(&self.path).map_err(|e| e.error)?;
-        Ok(())
-    }
-}
-
-/// Creates `path` all at once: [`StagedFile::stage`] then [`StagedFile::commit`].
-pub fn atomic_write(
-    path: &Path,
-    write: impl FnOnce(&mut File) -> io::Result<()>,
-) -> io::Result<()> {
-    StagedFile::stage(path, write)?.commit()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,22 +352,5 @@ mod tests {
              \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1\n"
         );
         assert_eq!(render(OutputFormat::Ids), "a-1\nb,2\n");
-    }
-
-    #[test]
-    fn atomic_write_replaces_whole_or_not_at_all() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("out.txt");
-        std::fs::write(&p, "old").unwrap();
-        let err = atomic_write(&p, |f| {
-            f.write_all(b"partial")?;
-            Err(io::Error::other("boom"))
-        });
-        assert!(err.is_err());
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
-        atomic_write(&p, |f| f.write_all(b"new")).unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
-        // No temporary files left behind.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! One file per scheme family: [`fast`] (the SHA-1 family and NT hashes, checked
 //! without a budget) and [`slow`] (bcrypt, argon2, PBKDF2, sha-crypt, checked under the
-//! per-account budget of [`crate::check`]).
+//! per-account budget of [`crate::confirm`]).
 
 pub mod fast;
 pub mod slow;

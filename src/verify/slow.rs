@@ -1,7 +1,7 @@
 //! Slow schemes: bcrypt, argon2, PBKDF2 (Django and passlib forms), sha256crypt and
 //! sha512crypt.
 //!
-//! Each check costs milliseconds by design, so [`crate::check`] runs them in parallel
+//! Each check costs milliseconds by design, so [`crate::confirm`] runs them in parallel
 //! under a per-account budget. The index stores the validated hash string itself
 //! (`StoredHash::data`); it is parsed again at check time, which costs nothing next to
 //! the hash. The work is done by the well-kept crates (`bcrypt`, `argon2`, `pbkdf2`,

@@ -25,7 +25,7 @@
 //! [`MappedIndex::open`] checks the magic, version, header checksum, the piece table
 //! against its checksum, and that the file is exactly as long as the header says (a
 //! truncated file is refused). The body is checked piece by piece, each piece the
-//! first time the run needs it ([`Pieces`]): the slot table and Bloom filter, which
+//! first time the run needs it ([`super::pieces`]): the slot table and Bloom filter, which
 //! every dump line probes, in the background while the scan runs; a piece of records
 //! when verification first reads from it. A run that read a piece that
 //! fails its checksum refuses to write results. A nightly scan of a small dump against
@@ -41,7 +41,8 @@ use memmap2::Mmap;
 use thiserror::Error;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
-use crate::index::{CustomerIndex, IndexView};
+use super::pieces::Pieces;
+use super::{CustomerIndex, IndexView};
 
 const MAGIC: &[u8; 8] = b"LMXINDEX";
 /// The format version this build reads and writes (2: the Bloom filter; 3: the
@@ -117,56 +118,6 @@ impl Layout {
                 .checked_sub(HEADER_LEN)?
                 .div_ceil(self.piece),
         )
-    }
-}
-
-/// The body's piece checksums and which pieces have been checked: every read of the
-/// body a run trusts goes through [`Pieces::ensure`] first.
-pub struct Pieces {
-    /// File offsets of the body.
-    body: std::ops::Range<usize>,
-    piece: usize,
-    /// File offset of the piece table.
-    table: usize,
-    /// Per piece: 0 not checked yet, 1 good, 2 bad.
-    state: Vec<std::sync::atomic::AtomicU8>,
-}
-
-impl Pieces {
-    /// Checks every piece overlapping `range` (file offsets) not checked yet, and
-    /// says whether all of them are good. A piece hashed here is released from
-    /// resident memory when `release` is set (a pass over the whole table).
-    pub fn ensure(&self, map: &Mmap, range: std::ops::Range<usize>, release: bool) -> bool {
-        use std::sync::atomic::Ordering;
-        let start = range.start.max(self.body.start);
-        let end = range.end.min(self.body.end);
-        if start >= end {
-            return true;
-        }
-        let first = (start - self.body.start) / self.piece;
-        let last = (end - 1 - self.body.start) / self.piece;
-        (first..=last).all(|i| match self.state[i].load(Ordering::Acquire) {
-            1 => true,
-            2 => false,
-            _ => {
-                let at = self.body.start + i * self.piece;
-                let bytes = &map[at..(at + self.piece).min(self.body.end)];
-                let want = &map[self.table + i * 8..self.table + i * 8 + 8];
-                let good = xxh3_64(bytes).to_le_bytes() == want;
-                if release {
-                    crate::mapped::release(map, at..at + bytes.len());
-                }
-                self.state[i].store(if good { 1 } else { 2 }, Ordering::Release);
-                good
-            }
-        })
-    }
-
-    /// Whether any piece checked so far was bad.
-    pub fn any_bad(&self) -> bool {
-        self.state
-            .iter()
-            .any(|s| s.load(std::sync::atomic::Ordering::Acquire) == 2)
     }
 }
 
@@ -294,7 +245,7 @@ impl MappedIndex {
             bloom: bytemuck::cast_slice(&m[bloom..records]),
             records: &m[records..end],
             accounts: self.layout.accounts,
-            backing: Some(crate::index::Backing {
+            backing: Some(super::Backing {
                 map: &self.map,
                 records,
                 pieces: &self.pieces,
@@ -424,7 +375,7 @@ pub fn write_to<W: Write>(index: &CustomerIndex, mut w: W) -> io::Result<()> {
 
 /// Writes `index` to `path` atomically (temp file in the same directory, then rename).
 pub fn write(index: &CustomerIndex, path: &Path) -> Result<(), LmxError> {
-    crate::report::atomic_write(path, |f| write_to(index, BufWriter::new(f))).map_err(|source| {
+    crate::atomic::atomic_write(path, |f| write_to(index, BufWriter::new(f))).map_err(|source| {
         LmxError::Io {
             path: path.to_path_buf(),
             source,

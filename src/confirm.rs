@@ -1,11 +1,12 @@
-//! Password verification of the scan's candidates, in parallel and under a budget.
+//! Confirming the scan's candidates: login against the index, password against the
+//! stored hash, in parallel and under a budget.
 //!
 //! Owns confirming the scan's candidate logins against the index's records (the
 //! scan reads only its filter and slot table) and deciding which candidates get
 //! verified and in what order. Every distinct
 //! (account, password) is verified at most once per run. Fast schemes (the SHA-1
 //! family, NT) are verified for every candidate. Slow schemes (bcrypt, argon2, PBKDF2,
-//! sha-crypt) get at most [`CheckOptions::max_checks`] distinct passwords per account,
+//! sha-crypt) get at most [`Budget::max_checks`] distinct passwords per account,
 //! most-sighted first, then in first-seen order; the first verified match ends that
 //! account's checks. An account whose candidates were not all checked and that was not
 //! confirmed goes to the review list, never dropped silently. Accounts are checked in
@@ -20,21 +21,21 @@ use crate::verify::{self, Scheme};
 
 /// Candidate entries verified between two releases of a mapped index's resident
 /// records.
-const CHECK_BATCH: usize = 16 * 1024;
+const CONFIRM_BATCH: usize = 16 * 1024;
 
 /// Default per-account budget of slow checks (see the README for why 8).
 pub const DEFAULT_MAX_CHECKS: usize = 8;
 
 /// Verification settings.
 #[derive(Clone, Copy, Debug)]
-pub struct CheckOptions {
+pub struct Budget {
     /// Distinct candidate passwords verified per account for slow schemes.
     pub max_checks: usize,
 }
 
-impl Default for CheckOptions {
+impl Default for Budget {
     fn default() -> Self {
-        CheckOptions {
+        Budget {
             max_checks: DEFAULT_MAX_CHECKS,
         }
     }
@@ -84,7 +85,7 @@ pub struct Review {
 
 /// The result of checking all candidates.
 #[derive(Clone, Debug, Default)]
-pub struct CheckOutcome {
+pub struct Confirmed {
     /// Confirmed accounts, in index order.
     pub findings: Vec<Finding>,
     /// Accounts to review, in index order.
@@ -97,16 +98,20 @@ pub struct CheckOutcome {
     pub candidates: u64,
     /// Dump pairs whose login belongs to a customer (confirmed against the index).
     pub login_hits: u64,
+    /// Accounts whose index entry could not be read (a damaged index: the run must
+    /// not report results).
+    pub damaged_accounts: u64,
 }
 
-impl CheckOutcome {
-    fn absorb(&mut self, mut o: CheckOutcome) {
+impl Confirmed {
+    fn absorb(&mut self, mut o: Confirmed) {
         self.findings.append(&mut o.findings);
         self.reviews.append(&mut o.reviews);
         self.verifications += o.verifications;
         self.accounts_with_candidates += o.accounts_with_candidates;
         self.candidates += o.candidates;
         self.login_hits += o.login_hits;
+        self.damaged_accounts += o.damaged_accounts;
     }
 }
 
@@ -115,27 +120,27 @@ impl CheckOutcome {
 ///
 /// Logins are taken in hash order, which is the order of the index's records, so a
 /// mapped index is read front to back and each batch's pages are released behind it.
-pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) -> CheckOutcome {
+pub fn confirm(index: IndexView<'_>, candidates: &Candidates, opts: Budget) -> Confirmed {
     let sorted = candidates.sorted();
     // In batches, releasing the records a mapped index faulted in after each one (see
     // `IndexView::release_records`).
-    let mut out = CheckOutcome {
+    let mut out = Confirmed {
         // Room for a finding per candidate: usually more than enough, never touched
         // beyond what is written.
         findings: crate::mem::with_capacity(candidates.len()),
-        ..CheckOutcome::default()
+        ..Confirmed::default()
     };
-    for batch in sorted.logins().cut(CHECK_BATCH) {
+    for batch in sorted.logins().cut(CONFIRM_BATCH) {
         // Each task's results are kept apart and appended once, in order (a fold and
         // reduce appended them pairwise, copying every finding several times).
-        let parts: Vec<CheckOutcome> = batch
+        let parts: Vec<Confirmed> = batch
             .cut(256)
             .into_par_iter()
             .map(|logins| {
-                let mut acc = CheckOutcome::default();
+                let mut acc = Confirmed::default();
                 let (mut scratch, mut buf) = (Vec::new(), Vec::new());
                 logins.for_each(&mut buf, |login| {
-                    check_login(index, login, opts, &mut scratch, &mut acc)
+                    confirm_login(index, login, opts, &mut scratch, &mut acc)
                 });
                 acc
             })
@@ -156,12 +161,12 @@ pub fn check(index: IndexView<'_>, candidates: &Candidates, opts: CheckOptions) 
 
 /// Looks one login up and checks each of its accounts. A login the index does not
 /// hold after all (a fingerprint collision in the scan) is dropped here.
-fn check_login(
+fn confirm_login(
     index: IndexView<'_>,
     cands: &mut [Candidate<'_>],
-    opts: CheckOptions,
+    opts: Budget,
     scratch: &mut Vec<u8>,
-    out: &mut CheckOutcome,
+    out: &mut Confirmed,
 ) {
     let (hash, hint, login) = (cands[0].hash, cands[0].hint, cands[0].login);
     // Per login: most-sighted first, then first seen; the password bytes only break
@@ -181,12 +186,13 @@ fn check_login(
     for account in group.accounts() {
         out.accounts_with_candidates += 1;
         out.candidates += cands.len() as u64;
-        let (verdict, verifications) = check_account(index, account, cands, opts);
+        let (verdict, verifications) = confirm_account(index, account, cands, opts);
         out.verifications += verifications;
         match verdict {
             Verdict::Found(f) => out.findings.push(f),
             Verdict::Review(r) => out.reviews.push(r),
             Verdict::Clear => {}
+            Verdict::Damaged => out.damaged_accounts += 1,
         }
     }
 }
@@ -195,16 +201,20 @@ enum Verdict {
     Found(Finding),
     Review(Review),
     Clear,
+    /// The account's entry could not be read: the index is damaged.
+    Damaged,
 }
 
-fn check_account(
+fn confirm_account(
     index: IndexView<'_>,
     account: AccountId,
     cands: &[Candidate<'_>],
-    opts: CheckOptions,
+    opts: Budget,
 ) -> (Verdict, u64) {
+    // An entry the index cannot read (an unknown scheme byte, fields out of bounds,
+    // a piece that failed its checksum) is damage, never a quiet "no match".
     let Some(acct) = index.raw_account(account) else {
-        return (Verdict::Clear, 0);
+        return (Verdict::Damaged, 0);
     };
     let slow = acct.scheme.is_slow();
     let budget = if slow { opts.max_checks } else { usize::MAX };
@@ -228,9 +238,9 @@ fn check_account(
     }
     // The account is reported (found, or left for review): only now are its id and
     // login checked as text (an index whose checked pieces hold anything else is
-    // corrupt: its account is skipped).
+    // damaged).
     let Some(text) = acct.text() else {
-        return (Verdict::Clear, checked);
+        return (Verdict::Damaged, checked);
     };
     let name = AccountName {
         id: text.id.into(),
@@ -283,7 +293,7 @@ mod tests {
         // What a fingerprint collision in the scan would record: alice's hash with
         // another login's bytes, and the right password.
         c.add(alice, hint, b"mallory@x.io", b"pw", 3, seen);
-        let out = check(index.view(), &c, CheckOptions::default());
+        let out = confirm(index.view(), &c, Budget::default());
         assert!(out.findings.is_empty());
         assert_eq!(
             (out.login_hits, out.candidates, out.verifications),
@@ -291,7 +301,7 @@ mod tests {
         );
 
         c.add(alice, hint, b"alice@x.io", b"pw", 2, seen);
-        let out = check(index.view(), &c, CheckOptions::default());
+        let out = confirm(index.view(), &c, Budget::default());
         assert_eq!(out.findings.len(), 1);
         assert_eq!(
             (out.login_hits, out.candidates, out.verifications),
@@ -302,14 +312,12 @@ mod tests {
         // falls back to walking the chain.
         let mut c = Candidates::default();
         c.add(alice, Hint(8), b"alice@x.io", b"pw", 1, seen);
-        let out = check(index.view(), &c, CheckOptions::default());
+        let out = confirm(index.view(), &c, Budget::default());
         assert_eq!(out.findings.len(), 1);
         let mut c = Candidates::default();
         c.add(alice, Hint(u64::MAX - 3), b"alice@x.io", b"pw", 1, seen);
         assert_eq!(
-            check(index.view(), &c, CheckOptions::default())
-                .findings
-                .len(),
+            confirm(index.view(), &c, Budget::default()).findings.len(),
             1
         );
     }

@@ -1,0 +1,62 @@
+//! The exit statuses of `leakmatch`, in one place.
+//!
+//! | status | meaning |
+//! |---|---|
+//! | 0 | done |
+//! | 1 | done, but some input could not be read (each named on stderr) |
+//! | 2 | nothing trustworthy produced: bad arguments, customers file, index, state or output |
+//! | 130 | interrupted (Ctrl-C); nothing was written |
+
+use std::process::ExitCode;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Done.
+    Done,
+    /// Done, but some input could not be read; the rest was scanned.
+    InputErrors,
+    /// Nothing trustworthy was produced (also clap's status for bad arguments).
+    Failed,
+    /// Interrupted (SIGINT); nothing was written.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Done => 0,
+            Exit::InputErrors => 1,
+            Exit::Failed => 2,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_the_documented_ones() {
+        let all = [
+            Exit::Done,
+            Exit::InputErrors,
+            Exit::Failed,
+            Exit::Interrupted,
+        ];
+        assert_eq!(all.map(Exit::code), [0, 1, 2, 130]);
+        // clap exits 2 on a usage error: the same status as any other failure.
+        assert_eq!(
+            Exit::Failed.code(),
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, "x").exit_code() as u8
+        );
+    }
+}

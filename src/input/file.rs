@@ -1,0 +1,70 @@
+//! A dump file on disk: memory-mapped when plain, streamed through its decoder when
+//! compressed.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use memmap2::Mmap;
+
+use super::decode::{classify, decoder, Compression};
+use super::{Counted, DumpFile, Input};
+
+/// A file on disk.
+#[derive(Debug)]
+pub struct FileInput {
+    path: PathBuf,
+    compression: Compression,
+}
+
+/// The dump file at `path`, its shape and compression from its name.
+pub fn dump_file(path: PathBuf) -> DumpFile {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (shape, compression) = classify(&name);
+    DumpFile {
+        display: path.to_string_lossy().into_owned(),
+        shape,
+        input: Arc::new(FileInput { path, compression }),
+    }
+}
+
+impl Input for FileInput {
+    fn map(&self) -> io::Result<Option<Mmap>> {
+        if self.compression != Compression::None {
+            return Ok(None);
+        }
+        let file = File::open(&self.path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() || meta.len() == 0 {
+            return Ok(None);
+        }
+        // SAFETY: the map is read-only and we only ever read it as bytes. Dumps are
+        // inputs we do not modify; if another process truncates a file while we scan
+        // it, the kernel may raise SIGBUS, the documented caveat of mapping files that
+        // ripgrep and others accept for the speed. Everything else about the bytes
+        // (any values at all) is handled by the parser.
+        let map = unsafe { Mmap::map(&file)? };
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Ok(Some(map))
+    }
+
+    fn stream(
+        &self,
+        counter: Option<Arc<AtomicU64>>,
+        f: &mut dyn FnMut(&mut dyn Read),
+    ) -> io::Result<()> {
+        let raw = Counted::new(File::open(&self.path)?, counter);
+        f(&mut decoder(raw, self.compression)?);
+        Ok(())
+    }
+
+    fn on_disk(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+}

@@ -1,0 +1,284 @@
+//! The parallel scan: dump bytes in, candidate (login, password) pairs out.
+//!
+//! Owns scheduling and the hot loop. The run's files are cut into work units —
+//! memory-mapped files into chunks of [`ScanOptions::chunk_bytes`] ending at a line
+//! boundary, streamed files (stdin, compressed files, zip members) and CSV files as
+//! one unit each — and rayon scans the units in parallel, so one 50 GB file keeps every
+//! core busy, and so do ten thousand small or compressed ones. Units are processed in
+//! bounded waves and appended in unit order, so results never depend on thread timing.
+//!
+//! Per line the hot loop does: find the line end, first separator and any NUL byte
+//! from bitmasks of 64-byte blocks ([`crate::parse::Lines`]), take the common
+//! `login:password` shape on a fast path or apply the full rules ([`crate::parse`]),
+//! hash the login's normalised form straight from the dump's bytes
+//! ([`crate::login::hash_login`]), and probe the [`IndexView`]. Probes are pipelined over
+//! three batches of [`BATCH`] lines (hash and prefetch the Bloom word; read it, and
+//! prefetch the slot of the few survivors; read the slot), so the probes' cache
+//! misses overlap. No heap allocation per line; only a login the index may hold
+//! records its candidate password in the unit's [`crate::candidates::Candidates`] (deduplicated per login
+//! and password, with its sightings and first sighting). The loop is compiled twice:
+//! for the x86_64 baseline, and with AVX2, BMI1 and BMI2 for the CPUs that have them
+//! (chosen at run time; both give the same results).
+//!
+//! The scan reads only the index's Bloom filter and slot table, never its records:
+//! it does not confirm logins or verify passwords ([`crate::confirm`] does both).
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | work units, waves, and the merge of their results in unit order |
+//! | [`lines`] | the hot loop over the lines of a buffer |
+//! | [`stream`] | streamed inputs, block by block |
+//! | [`csv`] | CSV dumps, record by record |
+
+pub mod csv;
+pub mod lines;
+pub mod stream;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use rayon::prelude::*;
+
+use crate::candidates::Candidates;
+use crate::chunk::{chunk_count, chunk_range};
+use crate::control::RunControl;
+use crate::index::IndexView;
+use crate::input::{Counted, DumpFile, InputError, Shape};
+use crate::parse::SkipReason;
+
+use lines::LineScanner;
+
+pub use lines::BATCH;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Tuning knobs of the scan.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Target size of a chunk of a mapped file.
+    pub chunk_bytes: usize,
+    /// Size of a read from a streamed file.
+    pub stream_block: usize,
+    /// Bytes of mapped input per wave (bounds memory held by unmerged results).
+    pub wave_bytes: u64,
+    /// Progress counters and the cancel flag, if anyone watches.
+    pub control: Option<Arc<RunControl>>,
+    /// Classify lines with the baseline SSE2 code even where AVX2 is available (for
+    /// tests and benchmarks of the fallback; results are identical).
+    pub baseline_simd: bool,
+}
+
+impl ScanOptions {
+    pub(crate) fn cancelled(&self) -> bool {
+        self.control.as_ref().is_some_and(|p| p.cancelled())
+    }
+
+    pub(crate) fn advance(&self, bytes: usize) {
+        if let Some(p) = &self.control {
+            p.done.fetch_add(bytes as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            chunk_bytes: 4 << 20,
+            stream_block: 1 << 20,
+            wave_bytes: 1 << 30,
+            control: None,
+            baseline_simd: false,
+        }
+    }
+}
+
+/// Counters of a scan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Files opened and read (fully or until an error).
+    pub files: u64,
+    /// Bytes scanned (decompressed).
+    pub bytes: u64,
+    /// Lines (CSV: records, header included).
+    pub lines: u64,
+    /// Lines that gave a credential pair.
+    pub pairs: u64,
+    /// Skipped lines, by [`SkipReason::index`].
+    pub skipped: [u64; SkipReason::COUNT],
+}
+
+impl Counters {
+    pub(crate) fn add(&mut self, o: &Counters) {
+        self.files += o.files;
+        self.bytes += o.bytes;
+        self.lines += o.lines;
+        self.pairs += o.pairs;
+        for (a, b) in self.skipped.iter_mut().zip(o.skipped) {
+            *a += b;
+        }
+    }
+
+    /// Total skipped lines.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.iter().sum()
+    }
+}
+
+/// The result of scanning every input.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    /// Display names of the files, indexed by [`crate::candidates::Sighting::file`].
+    pub files: Vec<String>,
+    /// Candidate passwords of customers' logins.
+    pub candidates: Candidates,
+    /// Counters.
+    pub counters: Counters,
+    /// Inputs that could not be (fully) read.
+    pub errors: Vec<InputError>,
+}
+
+/// One piece of work.
+enum Unit {
+    /// Chunk `k` of a mapped line-based file (see [`chunk_range`]).
+    Chunk { file: u32, map: Arc<Mmap>, k: usize },
+    /// A whole mapped CSV file.
+    MappedCsv { file: u32, map: Arc<Mmap> },
+    /// A file read as a stream (stdin, compressed, or not mappable).
+    Stream { file: u32, dump: DumpFile },
+}
+
+impl Unit {
+    fn file(&self) -> u32 {
+        match self {
+            Unit::Chunk { file, .. } | Unit::MappedCsv { file, .. } | Unit::Stream { file, .. } => {
+                *file
+            }
+        }
+    }
+}
+
+/// What a unit produced; line numbers are relative to the unit's start.
+#[derive(Default)]
+pub(crate) struct UnitOut {
+    counters: Counters,
+    candidates: Candidates,
+    error: Option<String>,
+}
+
+/// Scans `files` against `index`.
+pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> ScanOutput {
+    let mut out = ScanOutput {
+        files: files.iter().map(|f| f.display.clone()).collect(),
+        ..ScanOutput::default()
+    };
+    // Lines already seen per file, to turn unit-relative line numbers into real ones.
+    let mut file_lines = vec![0u64; files.len()];
+    let mut wave: Vec<Unit> = Vec::new();
+    let mut wave_bytes = 0u64;
+    let flush = |wave: &mut Vec<Unit>, out: &mut ScanOutput, file_lines: &mut Vec<u64>| {
+        let results: Vec<(u32, UnitOut)> = std::mem::take(wave)
+            .into_par_iter()
+            .map(|u| (u.file(), run_unit(u, index, opts)))
+            .collect();
+        for (file, r) in results {
+            let f = file as usize;
+            out.candidates.append(r.candidates, file_lines[f]);
+            file_lines[f] += r.counters.lines;
+            out.counters.add(&r.counters);
+            if let Some(message) = r.error {
+                out.errors.push(InputError {
+                    display: files[f].display.clone(),
+                    message,
+                });
+            }
+        }
+    };
+    for (i, dump) in files.iter().enumerate() {
+        let file = i as u32;
+        match dump.map() {
+            Ok(Some(map)) => {
+                let map = Arc::new(map);
+                out.counters.files += 1;
+                wave_bytes += map.len() as u64;
+                match dump.shape {
+                    Shape::Csv => wave.push(Unit::MappedCsv { file, map }),
+                    Shape::Lines => {
+                        // Each unit finds its own line boundaries when it runs, reading
+                        // only forward from its own span (see `chunk_range`): finding
+                        // them all here would touch the file every chunk_bytes, and
+                        // where its page cache holds 2 MiB folios each touch maps a
+                        // whole folio ahead of the scan.
+                        for k in 0..chunk_count(map.len(), opts.chunk_bytes) {
+                            wave.push(Unit::Chunk {
+                                file,
+                                map: Arc::clone(&map),
+                                k,
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(None) => {
+                // Counted by the unit once the stream opens.
+                wave.push(Unit::Stream {
+                    file,
+                    dump: dump.clone(),
+                });
+            }
+            Err(e) => out.errors.push(InputError {
+                display: dump.display.clone(),
+                message: e.to_string(),
+            }),
+        }
+        if wave_bytes >= opts.wave_bytes || wave.len() >= 4096 {
+            flush(&mut wave, &mut out, &mut file_lines);
+            wave_bytes = 0;
+        }
+    }
+    flush(&mut wave, &mut out, &mut file_lines);
+    out
+}
+
+fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
+    let mut out = UnitOut::default();
+    if opts.cancelled() {
+        return out;
+    }
+    match unit {
+        Unit::Chunk { file, map, k } => {
+            let range = chunk_range(&map, k, opts.chunk_bytes);
+            let mut bytes = &map[range.clone()];
+            out.counters.bytes = bytes.len() as u64;
+            if range.start == 0 {
+                bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+            }
+            LineScanner::new(index, file, opts).scan(bytes, &mut out);
+            opts.advance(range.len());
+            // A large dump must not pile up in resident memory (see `mapped`).
+            // SAFETY: `map` is a read-only shared mapping of a dump file.
+            unsafe { crate::mem::release_file_pages(&map, range) };
+        }
+        Unit::MappedCsv { file, map } => {
+            out.counters.bytes = map.len() as u64;
+            csv::scan_csv(&map[..], index, file, opts, &mut out);
+            opts.advance(map.len());
+        }
+        Unit::Stream { file, dump } => {
+            let counter = opts.control.as_ref().map(|p| Arc::clone(&p.done));
+            let scanned = dump.with_stream(counter, |reader| {
+                out.counters.files = 1;
+                let mut reader = Counted::new(reader, None);
+                match dump.shape {
+                    Shape::Lines => stream::scan_stream(&mut reader, index, file, opts, &mut out),
+                    Shape::Csv => csv::scan_csv(&mut reader, index, file, opts, &mut out),
+                }
+                out.counters.bytes = reader.count();
+            });
+            if let Err(e) = scanned {
+                out.error = Some(e.to_string());
+            }
+        }
+    }
+    out
+}
