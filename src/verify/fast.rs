@@ -17,8 +17,6 @@ use md4::Md4;
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
-use super::{HashFormatError, Scheme, StoredHash};
-
 /// Standard base64, padding optional (LDAP tools differ).
 const B64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
@@ -27,18 +25,12 @@ const B64: GeneralPurpose = GeneralPurpose::new(
 
 const SHA1_LEN: usize = 20;
 
-fn malformed(scheme: Scheme, what: &'static str) -> HashFormatError {
-    HashFormatError::Malformed {
-        scheme: scheme.name(),
-        what,
-    }
-}
-
-fn hex_exact(s: &str, n: usize, scheme: Scheme) -> Result<Vec<u8>, HashFormatError> {
+/// `n` bytes as `2n` hex digits, or what is wrong.
+fn hex_exact(s: &str, n: usize) -> Result<Vec<u8>, &'static str> {
     if s.len() != 2 * n {
-        return Err(malformed(scheme, "wrong number of hex digits"));
+        return Err("wrong number of hex digits");
     }
-    decode_hex(s).ok_or_else(|| malformed(scheme, "bad hex digits"))
+    decode_hex(s).ok_or("bad hex digits")
 }
 
 /// Hex digit values, 0xFF for anything else: a table instead of branches, since
@@ -74,53 +66,47 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     (bad & 0xF0 == 0).then_some(out)
 }
 
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
+/// `v` without its first `n` bytes (a prefix the scheme table already matched).
+fn after(v: &str, n: usize) -> &str {
+    v.get(n..).unwrap_or_default()
 }
 
-/// Recognises a fast-scheme value: `Ok(None)` if it is not one of these formats.
-pub fn parse(v: &str) -> Result<Option<StoredHash>, HashFormatError> {
-    let stored = |scheme, data| Ok(Some(StoredHash { scheme, data }));
-    if v.len() == 2 * SHA1_LEN {
-        if let Some(digest) = decode_hex(v) {
-            return stored(Scheme::Sha1, digest);
-        }
+/// `sha1`: 40 hex digits.
+pub(super) fn parse_sha1(v: &str) -> Result<Vec<u8>, &'static str> {
+    hex_exact(v, SHA1_LEN)
+}
+
+/// `ldap_sha1`: `{SHA}` + base64 of the digest.
+pub(super) fn parse_ldap_sha1(v: &str) -> Result<Vec<u8>, &'static str> {
+    let d = B64.decode(after(v, 5)).map_err(|_| "bad base64")?;
+    if d.len() != SHA1_LEN {
+        return Err("digest is not 20 bytes");
     }
-    if let Some(b64) = strip_prefix_ci(v, "{SHA}") {
-        let d = B64
-            .decode(b64)
-            .map_err(|_| malformed(Scheme::LdapSha1, "bad base64"))?;
-        if d.len() != SHA1_LEN {
-            return Err(malformed(Scheme::LdapSha1, "digest is not 20 bytes"));
-        }
-        return stored(Scheme::LdapSha1, d);
+    Ok(d)
+}
+
+/// `ldap_ssha1`: `{SSHA}` + base64 of digest ‖ salt.
+pub(super) fn parse_ldap_ssha1(v: &str) -> Result<Vec<u8>, &'static str> {
+    let d = B64.decode(after(v, 6)).map_err(|_| "bad base64")?;
+    if d.len() <= SHA1_LEN {
+        return Err("no salt after the 20-byte digest");
     }
-    if let Some(b64) = strip_prefix_ci(v, "{SSHA}") {
-        let d = B64
-            .decode(b64)
-            .map_err(|_| malformed(Scheme::LdapSsha1, "bad base64"))?;
-        if d.len() <= SHA1_LEN {
-            return Err(malformed(
-                Scheme::LdapSsha1,
-                "no salt after the 20-byte digest",
-            ));
-        }
-        return stored(Scheme::LdapSsha1, d);
-    }
-    if let Some(rest) = v.strip_prefix("sha1$") {
-        let (salt, hex) = rest
-            .split_once('$')
-            .ok_or_else(|| malformed(Scheme::DjangoSha1, "expected sha1$SALT$HEX"))?;
-        let mut data = salt.as_bytes().to_vec();
-        data.extend(hex_exact(hex, SHA1_LEN, Scheme::DjangoSha1)?);
-        return stored(Scheme::DjangoSha1, data);
-    }
-    if let Some(hex) = strip_prefix_ci(v, "$NT$") {
-        return stored(Scheme::Nt, hex_exact(hex, 16, Scheme::Nt)?);
-    }
-    Ok(None)
+    Ok(d)
+}
+
+/// `django_sha1`: `sha1$SALT$HEX`, stored as salt ‖ digest.
+pub(super) fn parse_django_sha1(v: &str) -> Result<Vec<u8>, &'static str> {
+    let (salt, hex) = after(v, 5)
+        .split_once('$')
+        .ok_or("expected sha1$SALT$HEX")?;
+    let mut data = salt.as_bytes().to_vec();
+    data.extend(hex_exact(hex, SHA1_LEN)?);
+    Ok(data)
+}
+
+/// `nt`: `$NT$` + 32 hex digits.
+pub(super) fn parse_nt(v: &str) -> Result<Vec<u8>, &'static str> {
+    hex_exact(after(v, 4), 16)
 }
 
 /// SHA-1 of the password, for the unsalted schemes.
@@ -177,41 +163,46 @@ pub fn nt(password: &[u8]) -> [u8; 16] {
     h.finalize().into()
 }
 
-/// Checks a password against fast-scheme data (see the module docs for the layout).
-pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
-    match scheme {
-        Scheme::Sha1 | Scheme::LdapSha1 => digest_eq(&sha1(password), data),
-        Scheme::LdapSsha1 => {
-            let Some((digest, salt)) = data.split_at_checked(SHA1_LEN) else {
-                return false;
-            };
-            let got: [u8; 20] = Sha1::new()
-                .chain_update(password)
-                .chain_update(salt)
-                .finalize()
-                .into();
-            digest_eq(&got, digest)
-        }
-        Scheme::DjangoSha1 => {
-            let Some(split) = data.len().checked_sub(SHA1_LEN) else {
-                return false;
-            };
-            let (salt, digest) = data.split_at(split);
-            let got: [u8; 20] = Sha1::new()
-                .chain_update(salt)
-                .chain_update(password)
-                .finalize()
-                .into();
-            digest_eq(&got, digest)
-        }
-        Scheme::Nt => digest_eq(&nt(password), data),
-        _ => false,
-    }
+/// `sha1`, `ldap_sha1`: the stored digest is SHA-1(password).
+pub(super) fn verify_sha1(data: &[u8], password: &[u8]) -> bool {
+    digest_eq(&sha1(password), data)
+}
+
+/// `ldap_ssha1`: data is digest ‖ salt, the digest SHA-1(password ‖ salt).
+pub(super) fn verify_ldap_ssha1(data: &[u8], password: &[u8]) -> bool {
+    let Some((digest, salt)) = data.split_at_checked(SHA1_LEN) else {
+        return false;
+    };
+    let got: [u8; 20] = Sha1::new()
+        .chain_update(password)
+        .chain_update(salt)
+        .finalize()
+        .into();
+    digest_eq(&got, digest)
+}
+
+/// `django_sha1`: data is salt ‖ digest, the digest SHA-1(salt ‖ password).
+pub(super) fn verify_django_sha1(data: &[u8], password: &[u8]) -> bool {
+    let Some(split) = data.len().checked_sub(SHA1_LEN) else {
+        return false;
+    };
+    let (salt, digest) = data.split_at(split);
+    let got: [u8; 20] = Sha1::new()
+        .chain_update(salt)
+        .chain_update(password)
+        .finalize()
+        .into();
+    digest_eq(&got, digest)
+}
+
+/// `nt`: the stored digest is MD4(UTF-16LE(password)).
+pub(super) fn verify_nt(data: &[u8], password: &[u8]) -> bool {
+    digest_eq(&nt(password), data)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{parse_stored, verify as verify_any};
+    use super::super::{parse_stored, verify as verify_any, HashFormatError, Scheme};
     use super::*;
 
     #[test]

@@ -5,9 +5,13 @@
 //! what the value looks like, never the value), storing it compactly in the customer
 //! index, and checking a leaked password against it in constant time.
 //!
-//! One file per scheme family: [`fast`] (the SHA-1 family and NT hashes, checked
-//! without a budget) and [`slow`] (bcrypt, argon2, PBKDF2, sha-crypt, checked under the
-//! per-account budget of [`crate::confirm`]).
+//! Every scheme is one row of [`SCHEMES`]: its name, whether it is slow, the syntax
+//! that recognises a value, how a value is parsed into the index's stored bytes, and
+//! how a password is checked against them. The code of each row lives in one file
+//! per scheme family: [`fast`] (the SHA-1 family and NT hashes, checked without a
+//! budget) and [`slow`] (bcrypt, argon2, PBKDF2, sha-crypt, checked under the
+//! per-account budget of [`crate::confirm`]). A new scheme is a variant of
+//! [`Scheme`], its functions in its family's file, and one row.
 
 pub mod fast;
 pub mod slow;
@@ -53,58 +57,222 @@ pub enum Scheme {
     Sha512Crypt = 26,
 }
 
+/// How a `password_hash` value of a scheme is recognised.
+#[derive(Clone, Copy, Debug)]
+pub enum Syntax {
+    /// Starts with one of these, byte for byte.
+    Prefix(&'static [&'static str]),
+    /// Starts with one of these, ASCII case-insensitively (LDAP schemes, `$NT$`).
+    PrefixNoCase(&'static [&'static str]),
+    /// Exactly this many hex digits, any case.
+    Hex(usize),
+}
+
+impl Syntax {
+    /// Whether `v` has this syntax.
+    pub fn matches(&self, v: &str) -> bool {
+        match *self {
+            Syntax::Prefix(ps) => ps.iter().any(|p| v.starts_with(p)),
+            Syntax::PrefixNoCase(ps) => ps.iter().any(|p| {
+                v.get(..p.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(p))
+            }),
+            Syntax::Hex(n) => v.len() == n && v.bytes().all(|b| b.is_ascii_hexdigit()),
+        }
+    }
+}
+
+/// One row of the scheme table.
+pub struct SchemeDef {
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The name used in reports (`scheme` field).
+    pub name: &'static str,
+    /// Slow (deliberately expensive) schemes are verified under the per-account
+    /// budget; fast ones are always verified.
+    pub slow: bool,
+    /// What a value of this scheme looks like.
+    pub syntax: Syntax,
+    /// A value with this syntax, validated into the bytes the index stores; or what
+    /// is wrong with it (never the value).
+    pub parse: fn(&str) -> Result<Vec<u8>, &'static str>,
+    /// Whether a password matches the stored bytes (constant time in the digest).
+    pub verify: fn(&[u8], &[u8]) -> bool,
+}
+
+/// Every scheme, in discriminant order; a value is tried against the rows in this
+/// order and the first whose syntax matches decides.
+const TABLE: [SchemeDef; 16] = [
+    SchemeDef {
+        scheme: Scheme::Sha1,
+        name: "sha1",
+        slow: false,
+        syntax: Syntax::Hex(40),
+        parse: fast::parse_sha1,
+        verify: fast::verify_sha1,
+    },
+    SchemeDef {
+        scheme: Scheme::LdapSha1,
+        name: "ldap_sha1",
+        slow: false,
+        syntax: Syntax::PrefixNoCase(&["{SHA}"]),
+        parse: fast::parse_ldap_sha1,
+        verify: fast::verify_sha1,
+    },
+    SchemeDef {
+        scheme: Scheme::LdapSsha1,
+        name: "ldap_ssha1",
+        slow: false,
+        syntax: Syntax::PrefixNoCase(&["{SSHA}"]),
+        parse: fast::parse_ldap_ssha1,
+        verify: fast::verify_ldap_ssha1,
+    },
+    SchemeDef {
+        scheme: Scheme::DjangoSha1,
+        name: "django_sha1",
+        slow: false,
+        syntax: Syntax::Prefix(&["sha1$"]),
+        parse: fast::parse_django_sha1,
+        verify: fast::verify_django_sha1,
+    },
+    SchemeDef {
+        scheme: Scheme::Nt,
+        name: "nt",
+        slow: false,
+        syntax: Syntax::PrefixNoCase(&["$NT$"]),
+        parse: fast::parse_nt,
+        verify: fast::verify_nt,
+    },
+    SchemeDef {
+        scheme: Scheme::Bcrypt,
+        name: "bcrypt",
+        slow: true,
+        syntax: Syntax::Prefix(&["$2a$", "$2b$", "$2x$", "$2y$"]),
+        parse: slow::parse_bcrypt_value,
+        verify: slow::verify_bcrypt,
+    },
+    SchemeDef {
+        scheme: Scheme::Argon2id,
+        name: "argon2id",
+        slow: true,
+        syntax: Syntax::Prefix(&["$argon2id$"]),
+        parse: slow::parse_argon2,
+        verify: slow::verify_argon2,
+    },
+    SchemeDef {
+        scheme: Scheme::Argon2i,
+        name: "argon2i",
+        slow: true,
+        syntax: Syntax::Prefix(&["$argon2i$"]),
+        parse: slow::parse_argon2,
+        verify: slow::verify_argon2,
+    },
+    SchemeDef {
+        scheme: Scheme::Argon2d,
+        name: "argon2d",
+        slow: true,
+        syntax: Syntax::Prefix(&["$argon2d$"]),
+        parse: slow::parse_argon2,
+        verify: slow::verify_argon2,
+    },
+    SchemeDef {
+        scheme: Scheme::DjangoPbkdf2Sha256,
+        name: "django_pbkdf2_sha256",
+        slow: true,
+        syntax: Syntax::Prefix(&["pbkdf2_sha256$"]),
+        parse: slow::parse_django_pbkdf2_value,
+        verify: slow::verify_django_pbkdf2_sha256,
+    },
+    SchemeDef {
+        scheme: Scheme::DjangoPbkdf2Sha1,
+        name: "django_pbkdf2_sha1",
+        slow: true,
+        syntax: Syntax::Prefix(&["pbkdf2_sha1$"]),
+        parse: slow::parse_django_pbkdf2_value,
+        verify: slow::verify_django_pbkdf2_sha1,
+    },
+    SchemeDef {
+        scheme: Scheme::Pbkdf2Sha1,
+        name: "pbkdf2_sha1",
+        slow: true,
+        syntax: Syntax::Prefix(&["$pbkdf2$", "$pbkdf2-sha1$"]),
+        parse: slow::parse_passlib_pbkdf2_value,
+        verify: slow::verify_pbkdf2_sha1,
+    },
+    SchemeDef {
+        scheme: Scheme::Pbkdf2Sha256,
+        name: "pbkdf2_sha256",
+        slow: true,
+        syntax: Syntax::Prefix(&["$pbkdf2-sha256$"]),
+        parse: slow::parse_passlib_pbkdf2_value,
+        verify: slow::verify_pbkdf2_sha256,
+    },
+    SchemeDef {
+        scheme: Scheme::Pbkdf2Sha512,
+        name: "pbkdf2_sha512",
+        slow: true,
+        syntax: Syntax::Prefix(&["$pbkdf2-sha512$"]),
+        parse: slow::parse_passlib_pbkdf2_value,
+        verify: slow::verify_pbkdf2_sha512,
+    },
+    SchemeDef {
+        scheme: Scheme::Sha256Crypt,
+        name: "sha256crypt",
+        slow: true,
+        syntax: Syntax::Prefix(&["$5$"]),
+        parse: slow::parse_sha_crypt_value,
+        verify: slow::verify_sha256_crypt,
+    },
+    SchemeDef {
+        scheme: Scheme::Sha512Crypt,
+        name: "sha512crypt",
+        slow: true,
+        syntax: Syntax::Prefix(&["$6$"]),
+        parse: slow::parse_sha_crypt_value,
+        verify: slow::verify_sha512_crypt,
+    },
+];
+
+/// The scheme table (see [`SchemeDef`]).
+pub static SCHEMES: &[SchemeDef] = &TABLE;
+
+/// Row of [`TABLE`] for each discriminant; `u8::MAX` for none.
+static ROW: [u8; 256] = {
+    let mut t = [u8::MAX; 256];
+    let mut i = 0;
+    while i < TABLE.len() {
+        t[TABLE[i].scheme as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 impl Scheme {
     /// Every scheme, in discriminant order.
-    pub const ALL: [Scheme; 16] = [
-        Scheme::Sha1,
-        Scheme::LdapSha1,
-        Scheme::LdapSsha1,
-        Scheme::DjangoSha1,
-        Scheme::Nt,
-        Scheme::Bcrypt,
-        Scheme::Argon2id,
-        Scheme::Argon2i,
-        Scheme::Argon2d,
-        Scheme::DjangoPbkdf2Sha256,
-        Scheme::DjangoPbkdf2Sha1,
-        Scheme::Pbkdf2Sha1,
-        Scheme::Pbkdf2Sha256,
-        Scheme::Pbkdf2Sha512,
-        Scheme::Sha256Crypt,
-        Scheme::Sha512Crypt,
-    ];
+    pub fn all() -> impl Iterator<Item = Scheme> {
+        SCHEMES.iter().map(|d| d.scheme)
+    }
+
+    /// The scheme's row of the table.
+    #[inline]
+    pub fn def(self) -> &'static SchemeDef {
+        &TABLE[ROW[self as usize] as usize]
+    }
 
     /// The name used in reports (`scheme` field).
     pub fn name(self) -> &'static str {
-        match self {
-            Scheme::Sha1 => "sha1",
-            Scheme::LdapSha1 => "ldap_sha1",
-            Scheme::LdapSsha1 => "ldap_ssha1",
-            Scheme::DjangoSha1 => "django_sha1",
-            Scheme::Nt => "nt",
-            Scheme::Bcrypt => "bcrypt",
-            Scheme::Argon2id => "argon2id",
-            Scheme::Argon2i => "argon2i",
-            Scheme::Argon2d => "argon2d",
-            Scheme::DjangoPbkdf2Sha256 => "django_pbkdf2_sha256",
-            Scheme::DjangoPbkdf2Sha1 => "django_pbkdf2_sha1",
-            Scheme::Pbkdf2Sha1 => "pbkdf2_sha1",
-            Scheme::Pbkdf2Sha256 => "pbkdf2_sha256",
-            Scheme::Pbkdf2Sha512 => "pbkdf2_sha512",
-            Scheme::Sha256Crypt => "sha256crypt",
-            Scheme::Sha512Crypt => "sha512crypt",
-        }
+        self.def().name
     }
 
     /// Slow (deliberately expensive) schemes are verified under the per-account
     /// budget; fast ones are always verified.
     pub fn is_slow(self) -> bool {
-        (self as u8) >= 16
+        self.def().slow
     }
 
     /// The scheme for a stored discriminant, if it is one.
     pub fn from_u8(v: u8) -> Option<Scheme> {
-        Scheme::ALL.iter().copied().find(|s| *s as u8 == v)
+        TABLE.get(ROW[v as usize] as usize).map(|d| d.scheme)
     }
 }
 
@@ -152,19 +320,26 @@ impl std::fmt::Debug for StoredHash {
     }
 }
 
-/// Recognises and validates a `password_hash` value.
+/// Recognises and validates a `password_hash` value: the first row of
+/// [`SCHEMES`] whose syntax matches parses it.
 pub fn parse_stored(value: &str) -> Result<StoredHash, HashFormatError> {
     let v = value.trim();
     if v.is_empty() {
         return Err(HashFormatError::Empty);
     }
-    if let Some(h) = fast::parse(v)? {
-        return Ok(h);
+    let Some(def) = SCHEMES.iter().find(|d| d.syntax.matches(v)) else {
+        return Err(describe_unknown(v));
+    };
+    match (def.parse)(v) {
+        Ok(data) => Ok(StoredHash {
+            scheme: def.scheme,
+            data,
+        }),
+        Err(what) => Err(HashFormatError::Malformed {
+            scheme: def.name,
+            what,
+        }),
     }
-    if let Some(h) = slow::parse(v)? {
-        return Ok(h);
-    }
-    Err(describe_unknown(v))
 }
 
 /// Names what an unsupported value looks like, without echoing it.
@@ -216,12 +391,9 @@ fn describe_unknown(v: &str) -> HashFormatError {
 /// Checks `password` against a stored hash. `false` on mismatch; a stored value that
 /// was validated at load time cannot fail to parse here, and if it somehow does the
 /// answer is `false`, never a panic.
+#[inline]
 pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
-    if scheme.is_slow() {
-        slow::verify(scheme, data, password)
-    } else {
-        fast::verify(scheme, data, password)
-    }
+    (scheme.def().verify)(data, password)
 }
 
 #[cfg(test)]
@@ -230,7 +402,9 @@ mod tests {
 
     #[test]
     fn scheme_discriminants_roundtrip() {
-        for s in Scheme::ALL {
+        for (row, s) in Scheme::all().enumerate() {
+            assert_eq!(s.def().scheme, s);
+            assert_eq!(SCHEMES[row].scheme, s);
             assert_eq!(Scheme::from_u8(s as u8), Some(s));
         }
         assert_eq!(Scheme::from_u8(0), None);

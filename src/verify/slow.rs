@@ -12,10 +12,7 @@ use argon2::{Argon2, PasswordVerifier};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
-
-use super::{HashFormatError, Scheme, StoredHash};
 
 /// passlib's "adapted base64": standard alphabet with `.` for `+`, no padding.
 const NO_PAD: GeneralPurpose = GeneralPurpose::new(
@@ -23,85 +20,54 @@ const NO_PAD: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-fn malformed(scheme: Scheme, what: &'static str) -> HashFormatError {
-    HashFormatError::Malformed {
-        scheme: scheme.name(),
-        what,
-    }
+/// What is wrong with a value, for [`super::HashFormatError::Malformed`].
+type Malformed = &'static str;
+
+/// The validated value itself is what the index stores: it is parsed again at
+/// check time, which costs nothing next to the hash.
+fn stored(v: &str) -> Vec<u8> {
+    v.as_bytes().to_vec()
 }
 
-/// Recognises a slow-scheme value: `Ok(None)` if it is not one of these formats.
-pub fn parse(v: &str) -> Result<Option<StoredHash>, HashFormatError> {
-    let scheme = if ["$2a$", "$2b$", "$2x$", "$2y$"]
-        .iter()
-        .any(|p| v.starts_with(p))
-    {
-        Scheme::Bcrypt
-    } else if v.starts_with("$argon2id$") {
-        Scheme::Argon2id
-    } else if v.starts_with("$argon2i$") {
-        Scheme::Argon2i
-    } else if v.starts_with("$argon2d$") {
-        Scheme::Argon2d
-    } else if v.starts_with("pbkdf2_sha256$") {
-        Scheme::DjangoPbkdf2Sha256
-    } else if v.starts_with("pbkdf2_sha1$") {
-        Scheme::DjangoPbkdf2Sha1
-    } else if v.starts_with("$pbkdf2$") || v.starts_with("$pbkdf2-sha1$") {
-        Scheme::Pbkdf2Sha1
-    } else if v.starts_with("$pbkdf2-sha256$") {
-        Scheme::Pbkdf2Sha256
-    } else if v.starts_with("$pbkdf2-sha512$") {
-        Scheme::Pbkdf2Sha512
-    } else if v.starts_with("$5$") {
-        Scheme::Sha256Crypt
-    } else if v.starts_with("$6$") {
-        Scheme::Sha512Crypt
-    } else {
-        return Ok(None);
-    };
-    validate(scheme, v)?;
-    Ok(Some(StoredHash {
-        scheme,
-        data: v.as_bytes().to_vec(),
-    }))
+/// `bcrypt`: `$2a$`, `$2b$`, `$2x$`, `$2y$`.
+pub(super) fn parse_bcrypt_value(v: &str) -> Result<Vec<u8>, Malformed> {
+    parse_bcrypt(v).map(|_| stored(v))
 }
 
-fn validate(scheme: Scheme, v: &str) -> Result<(), HashFormatError> {
-    match scheme {
-        Scheme::Bcrypt => parse_bcrypt(v).map(|_| ()),
-        Scheme::Argon2id | Scheme::Argon2i | Scheme::Argon2d => {
-            let hash = PasswordHash::new(v).map_err(|_| malformed(scheme, "bad PHC string"))?;
-            argon2::Params::try_from(&hash)
-                .map_err(|_| malformed(scheme, "bad argon2 parameters"))?;
-            if hash.hash.is_none() || hash.salt.is_none() {
-                return Err(malformed(scheme, "missing salt or hash"));
-            }
-            Ok(())
-        }
-        Scheme::DjangoPbkdf2Sha256 | Scheme::DjangoPbkdf2Sha1 => {
-            parse_django_pbkdf2(scheme, v).map(|_| ())
-        }
-        Scheme::Pbkdf2Sha1 | Scheme::Pbkdf2Sha256 | Scheme::Pbkdf2Sha512 => {
-            parse_passlib_pbkdf2(scheme, v).map(|_| ())
-        }
-        Scheme::Sha256Crypt | Scheme::Sha512Crypt => parse_sha_crypt(scheme, v).map(|_| ()),
-        _ => Err(malformed(scheme, "not a slow scheme")),
+/// `argon2id`, `argon2i`, `argon2d`: PHC strings.
+pub(super) fn parse_argon2(v: &str) -> Result<Vec<u8>, Malformed> {
+    let hash = PasswordHash::new(v).map_err(|_| "bad PHC string")?;
+    argon2::Params::try_from(&hash).map_err(|_| "bad argon2 parameters")?;
+    if hash.hash.is_none() || hash.salt.is_none() {
+        return Err("missing salt or hash");
     }
+    Ok(stored(v))
+}
+
+/// Django `pbkdf2_sha256$...`, `pbkdf2_sha1$...`.
+pub(super) fn parse_django_pbkdf2_value(v: &str) -> Result<Vec<u8>, Malformed> {
+    parse_django_pbkdf2(v).map(|_| stored(v))
+}
+
+/// passlib `$pbkdf2$...`, `$pbkdf2-sha256$...`, `$pbkdf2-sha512$...`.
+pub(super) fn parse_passlib_pbkdf2_value(v: &str) -> Result<Vec<u8>, Malformed> {
+    parse_passlib_pbkdf2(v).map(|_| stored(v))
+}
+
+/// glibc `$5$`, `$6$`.
+pub(super) fn parse_sha_crypt_value(v: &str) -> Result<Vec<u8>, Malformed> {
+    parse_sha_crypt(v).map(|_| stored(v))
 }
 
 /// `$2?$CC$` + 22 salt chars + 31 hash chars, bcrypt's base64 alphabet.
-fn parse_bcrypt(v: &str) -> Result<u32, HashFormatError> {
-    let s = Scheme::Bcrypt;
+fn parse_bcrypt(v: &str) -> Result<u32, Malformed> {
     let parts: Vec<&str> = v.split('$').collect();
     if parts.len() != 4 || !parts[0].is_empty() {
-        return Err(malformed(s, "expected $2b$COST$SALTHASH"));
+        return Err("expected $2b$COST$SALTHASH");
     }
-    let cost: u32 = parts[2]
-        .parse()
-        .map_err(|_| malformed(s, "cost is not a number"))?;
+    let cost: u32 = parts[2].parse().map_err(|_| "cost is not a number")?;
     if !(4..=31).contains(&cost) {
-        return Err(malformed(s, "cost outside 4..=31"));
+        return Err("cost outside 4..=31");
     }
     let body = parts[3].as_bytes();
     if body.len() != 53
@@ -109,10 +75,7 @@ fn parse_bcrypt(v: &str) -> Result<u32, HashFormatError> {
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/'))
     {
-        return Err(malformed(
-            s,
-            "salt and hash are not 53 bcrypt-base64 characters",
-        ));
+        return Err("salt and hash are not 53 bcrypt-base64 characters");
     }
     Ok(cost)
 }
@@ -124,16 +87,14 @@ struct Pbkdf2Params {
 }
 
 /// Django: `pbkdf2_sha256$ITER$SALT$B64` (salt used as its UTF-8 bytes).
-fn parse_django_pbkdf2(scheme: Scheme, v: &str) -> Result<Pbkdf2Params, HashFormatError> {
+fn parse_django_pbkdf2(v: &str) -> Result<Pbkdf2Params, Malformed> {
     let parts: Vec<&str> = v.split('$').collect();
     if parts.len() != 4 {
-        return Err(malformed(scheme, "expected NAME$ITER$SALT$HASH"));
+        return Err("expected NAME$ITER$SALT$HASH");
     }
-    let rounds = parse_rounds(scheme, parts[1])?;
-    let digest = STANDARD
-        .decode(parts[3])
-        .map_err(|_| malformed(scheme, "bad base64 hash"))?;
-    check_digest(scheme, &digest)?;
+    let rounds = parse_rounds(parts[1])?;
+    let digest = STANDARD.decode(parts[3]).map_err(|_| "bad base64 hash")?;
+    check_digest(&digest)?;
     Ok(Pbkdf2Params {
         rounds,
         salt: parts[2].as_bytes().to_vec(),
@@ -142,16 +103,16 @@ fn parse_django_pbkdf2(scheme: Scheme, v: &str) -> Result<Pbkdf2Params, HashForm
 }
 
 /// passlib: `$pbkdf2-sha256$ITER$SALT$HASH`, salt and hash in adapted base64.
-fn parse_passlib_pbkdf2(scheme: Scheme, v: &str) -> Result<Pbkdf2Params, HashFormatError> {
+fn parse_passlib_pbkdf2(v: &str) -> Result<Pbkdf2Params, Malformed> {
     let parts: Vec<&str> = v.split('$').collect();
     if parts.len() != 5 || !parts[0].is_empty() {
-        return Err(malformed(scheme, "expected $NAME$ITER$SALT$HASH"));
+        return Err("expected $NAME$ITER$SALT$HASH");
     }
-    let rounds = parse_rounds(scheme, parts[2])?;
+    let rounds = parse_rounds(parts[2])?;
     let ab64 = |s: &str| NO_PAD.decode(s.replace('.', "+"));
-    let salt = ab64(parts[3]).map_err(|_| malformed(scheme, "bad adapted-base64 salt"))?;
-    let digest = ab64(parts[4]).map_err(|_| malformed(scheme, "bad adapted-base64 hash"))?;
-    check_digest(scheme, &digest)?;
+    let salt = ab64(parts[3]).map_err(|_| "bad adapted-base64 salt")?;
+    let digest = ab64(parts[4]).map_err(|_| "bad adapted-base64 hash")?;
+    check_digest(&digest)?;
     Ok(Pbkdf2Params {
         rounds,
         salt,
@@ -159,19 +120,16 @@ fn parse_passlib_pbkdf2(scheme: Scheme, v: &str) -> Result<Pbkdf2Params, HashFor
     })
 }
 
-fn parse_rounds(scheme: Scheme, s: &str) -> Result<u32, HashFormatError> {
+fn parse_rounds(s: &str) -> Result<u32, Malformed> {
     match s.parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(malformed(
-            scheme,
-            "iteration count is not a positive number",
-        )),
+        _ => Err("iteration count is not a positive number"),
     }
 }
 
-fn check_digest(scheme: Scheme, digest: &[u8]) -> Result<(), HashFormatError> {
+fn check_digest(digest: &[u8]) -> Result<(), Malformed> {
     if digest.is_empty() || digest.len() > 64 {
-        return Err(malformed(scheme, "hash length is not 1..=64 bytes"));
+        return Err("hash length is not 1..=64 bytes");
     }
     Ok(())
 }
@@ -184,32 +142,26 @@ struct ShaCryptParams<'a> {
 
 /// glibc `$5$[rounds=N$]SALT$HASH` / `$6$...`. Rounds are clamped to
 /// 1000..=999999999 and the salt to 16 characters, as glibc does.
-fn parse_sha_crypt(scheme: Scheme, v: &str) -> Result<ShaCryptParams<'_>, HashFormatError> {
+fn parse_sha_crypt(v: &str) -> Result<ShaCryptParams<'_>, Malformed> {
     let parts: Vec<&str> = v.split('$').collect();
     let (rounds, salt, hash) = match parts.as_slice() {
         ["", _, r, salt, hash] if r.starts_with("rounds=") => {
             let n: usize = r["rounds=".len()..]
                 .parse()
-                .map_err(|_| malformed(scheme, "rounds= is not a number"))?;
+                .map_err(|_| "rounds= is not a number")?;
             (n.clamp(1_000, 999_999_999), *salt, *hash)
         }
         ["", _, salt, hash] => (5_000, *salt, *hash),
-        _ => return Err(malformed(scheme, "expected $5$[rounds=N$]SALT$HASH")),
+        _ => return Err("expected $5$[rounds=N$]SALT$HASH"),
     };
-    let want = if scheme == Scheme::Sha256Crypt {
-        43
-    } else {
-        86
-    };
+    // `$5$` (SHA-256) hashes are 43 characters, `$6$` (SHA-512) ones 86.
+    let want = if v.starts_with("$5$") { 43 } else { 86 };
     let crypt64 = |s: &str| {
         s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'/'))
     };
     if hash.len() != want || !crypt64(hash) {
-        return Err(malformed(
-            scheme,
-            "hash part has the wrong length or alphabet",
-        ));
+        return Err("hash part has the wrong length or alphabet");
     }
     let salt = match salt.char_indices().nth(16) {
         Some((i, _)) => &salt[..i],
@@ -218,68 +170,112 @@ fn parse_sha_crypt(scheme: Scheme, v: &str) -> Result<ShaCryptParams<'_>, HashFo
     Ok(ShaCryptParams { rounds, salt, hash })
 }
 
-/// Checks a password against a slow-scheme hash string.
-pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
-    let Ok(v) = std::str::from_utf8(data) else {
-        return false;
-    };
-    match scheme {
-        // `bcrypt::verify` truncates to 72 bytes as the original implementations do,
-        // and compares in constant time.
-        Scheme::Bcrypt => bcrypt::verify(password, v).unwrap_or(false),
-        Scheme::Argon2id | Scheme::Argon2i | Scheme::Argon2d => match PasswordHash::new(v) {
-            // The hash's own algorithm, version and parameters are used; the output
-            // comparison is constant time.
-            Ok(hash) => Argon2::default().verify_password(password, &hash).is_ok(),
-            Err(_) => false,
-        },
-        Scheme::DjangoPbkdf2Sha256 | Scheme::DjangoPbkdf2Sha1 => {
-            parse_django_pbkdf2(scheme, v).is_ok_and(|p| pbkdf2_check(scheme, &p, password))
-        }
-        Scheme::Pbkdf2Sha1 | Scheme::Pbkdf2Sha256 | Scheme::Pbkdf2Sha512 => {
-            parse_passlib_pbkdf2(scheme, v).is_ok_and(|p| pbkdf2_check(scheme, &p, password))
-        }
-        Scheme::Sha256Crypt => parse_sha_crypt(scheme, v).is_ok_and(|p| {
+/// The stored value as text (always, for a value validated at load).
+fn text(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data).ok()
+}
+
+/// `bcrypt`: `bcrypt::verify` truncates to 72 bytes as the original
+/// implementations do, and compares in constant time.
+pub(super) fn verify_bcrypt(data: &[u8], password: &[u8]) -> bool {
+    text(data).is_some_and(|v| bcrypt::verify(password, v).unwrap_or(false))
+}
+
+/// argon2: the hash's own algorithm, version and parameters are used; the output
+/// comparison is constant time.
+pub(super) fn verify_argon2(data: &[u8], password: &[u8]) -> bool {
+    text(data)
+        .and_then(|v| PasswordHash::new(v).ok())
+        .is_some_and(|hash| Argon2::default().verify_password(password, &hash).is_ok())
+}
+
+/// The PRF of a PBKDF2 scheme.
+#[derive(Clone, Copy)]
+enum Prf {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+/// PBKDF2-HMAC-`prf`, compared in constant time.
+fn pbkdf2_check(prf: Prf, p: &Pbkdf2Params, password: &[u8]) -> bool {
+    let mut out = vec![0u8; p.digest.len()];
+    match prf {
+        Prf::Sha1 => pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, &p.salt, p.rounds, &mut out),
+        Prf::Sha256 => pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, &p.salt, p.rounds, &mut out),
+        Prf::Sha512 => pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password, &p.salt, p.rounds, &mut out),
+    }
+    out.ct_eq(&p.digest).into()
+}
+
+fn django_pbkdf2(prf: Prf, data: &[u8], password: &[u8]) -> bool {
+    text(data)
+        .and_then(|v| parse_django_pbkdf2(v).ok())
+        .is_some_and(|p| pbkdf2_check(prf, &p, password))
+}
+
+fn passlib_pbkdf2(prf: Prf, data: &[u8], password: &[u8]) -> bool {
+    text(data)
+        .and_then(|v| parse_passlib_pbkdf2(v).ok())
+        .is_some_and(|p| pbkdf2_check(prf, &p, password))
+}
+
+/// `django_pbkdf2_sha256`.
+pub(super) fn verify_django_pbkdf2_sha256(data: &[u8], password: &[u8]) -> bool {
+    django_pbkdf2(Prf::Sha256, data, password)
+}
+
+/// `django_pbkdf2_sha1`.
+pub(super) fn verify_django_pbkdf2_sha1(data: &[u8], password: &[u8]) -> bool {
+    django_pbkdf2(Prf::Sha1, data, password)
+}
+
+/// `pbkdf2_sha1` (passlib).
+pub(super) fn verify_pbkdf2_sha1(data: &[u8], password: &[u8]) -> bool {
+    passlib_pbkdf2(Prf::Sha1, data, password)
+}
+
+/// `pbkdf2_sha256` (passlib).
+pub(super) fn verify_pbkdf2_sha256(data: &[u8], password: &[u8]) -> bool {
+    passlib_pbkdf2(Prf::Sha256, data, password)
+}
+
+/// `pbkdf2_sha512` (passlib).
+pub(super) fn verify_pbkdf2_sha512(data: &[u8], password: &[u8]) -> bool {
+    passlib_pbkdf2(Prf::Sha512, data, password)
+}
+
+/// `sha256crypt`.
+pub(super) fn verify_sha256_crypt(data: &[u8], password: &[u8]) -> bool {
+    text(data)
+        .and_then(|v| parse_sha_crypt(v).ok())
+        .is_some_and(|p| {
             sha_crypt::Sha256Params::new(p.rounds)
                 .ok()
                 .and_then(|params| {
                     sha_crypt::sha256_crypt_b64(password, p.salt.as_bytes(), &params).ok()
                 })
                 .is_some_and(|out| out.as_bytes().ct_eq(p.hash.as_bytes()).into())
-        }),
-        Scheme::Sha512Crypt => parse_sha_crypt(scheme, v).is_ok_and(|p| {
+        })
+}
+
+/// `sha512crypt`.
+pub(super) fn verify_sha512_crypt(data: &[u8], password: &[u8]) -> bool {
+    text(data)
+        .and_then(|v| parse_sha_crypt(v).ok())
+        .is_some_and(|p| {
             sha_crypt::Sha512Params::new(p.rounds)
                 .ok()
                 .and_then(|params| {
                     sha_crypt::sha512_crypt_b64(password, p.salt.as_bytes(), &params).ok()
                 })
                 .is_some_and(|out| out.as_bytes().ct_eq(p.hash.as_bytes()).into())
-        }),
-        _ => false,
-    }
-}
-
-fn pbkdf2_check(scheme: Scheme, p: &Pbkdf2Params, password: &[u8]) -> bool {
-    let mut out = vec![0u8; p.digest.len()];
-    match scheme {
-        Scheme::DjangoPbkdf2Sha1 | Scheme::Pbkdf2Sha1 => {
-            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password, &p.salt, p.rounds, &mut out)
-        }
-        Scheme::DjangoPbkdf2Sha256 | Scheme::Pbkdf2Sha256 => {
-            pbkdf2::pbkdf2_hmac::<Sha256>(password, &p.salt, p.rounds, &mut out)
-        }
-        Scheme::Pbkdf2Sha512 => {
-            pbkdf2::pbkdf2_hmac::<Sha512>(password, &p.salt, p.rounds, &mut out)
-        }
-        _ => return false,
-    }
-    out.ct_eq(&p.digest).into()
+        })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse_stored;
-    use super::*;
+    use super::super::{parse_stored, HashFormatError, Scheme};
 
     fn check(v: &str, good: &[u8], bad: &[u8], scheme: Scheme) {
         let h = parse_stored(v).unwrap();
