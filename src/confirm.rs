@@ -269,7 +269,7 @@ fn confirm_account(
 mod tests {
     use super::*;
     use crate::candidates::Sighting;
-    use crate::index::{Hint, IndexBuilder};
+    use crate::index::{Hint, IndexBuilder, IndexView};
     use crate::login;
     use crate::verify::{fast, parse_stored};
 
@@ -320,5 +320,41 @@ mod tests {
             confirm(index.view(), &c, Budget::default()).findings.len(),
             1
         );
+    }
+
+    /// Regression (issue #13): an account entry with a scheme byte no scheme has
+    /// was silently treated as "no match"; it is damage the run must report.
+    #[test]
+    fn an_unknown_scheme_byte_is_damage_not_a_miss() {
+        let mut b = IndexBuilder::new();
+        b.add("a1", "alice@x.io", &parse_stored(&sha1_hex("pw")).unwrap())
+            .unwrap();
+        let index = b.build().unwrap();
+        let v = index.view();
+        let (norm, alice) = login::normalize_and_hash(b"alice@x.io");
+        let account = v
+            .lookup(alice, &norm, &mut Vec::new())
+            .and_then(|g| g.accounts().next())
+            .unwrap();
+        let mut records = v.records.to_vec();
+        records[account as usize] = 0xEE; // the entry's scheme byte
+        let damaged = IndexView {
+            records: &records,
+            ..v
+        };
+        let hint = damaged.may_hold(alice).unwrap();
+        let mut c = Candidates::default();
+        c.add(
+            alice,
+            hint,
+            b"alice@x.io",
+            b"pw",
+            1,
+            Sighting { file: 0, line: 1 },
+        );
+        let out = confirm(damaged, &c, Budget::default());
+        assert_eq!(out.damaged_accounts, 1);
+        assert!(out.findings.is_empty());
+        assert_eq!(confirm(v, &c, Budget::default()).damaged_accounts, 0);
     }
 }

@@ -162,7 +162,10 @@ impl MappedIndex {
                 found: version,
             });
         }
-        if xxh3_64(&map[..72]) != u64_at(72) || u32_at(12) as usize != HEADER_LEN {
+        if u32_at(12) as usize != HEADER_LEN {
+            return Err(damaged(path, "header length is not the format's"));
+        }
+        if xxh3_64(&map[..72]) != u64_at(72) {
             return Err(damaged(path, "header checksum mismatch"));
         }
         let to_usize = |v: u64| usize::try_from(v).map_err(|_| damaged(path, "counts overflow"));
@@ -438,5 +441,24 @@ mod tests {
         assert!(found < N && found > N / 2, "{found}");
         assert!(m.verify_read().is_err());
         assert!(m.verify_all().is_err());
+    }
+
+    /// Regression (issue #13): a header whose length field is wrong was reported
+    /// as a checksum mismatch.
+    #[test]
+    fn a_wrong_header_length_is_named_as_such() {
+        let mut b = IndexBuilder::new();
+        let hash = parse_stored("5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8").unwrap();
+        b.add("id", "user@x.io", &hash).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.lmx");
+        write(&b.build().unwrap(), &path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[12..16].copy_from_slice(&96u32.to_le_bytes());
+        let sum = xxh3_64(&bytes[..72]);
+        bytes[72..80].copy_from_slice(&sum.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let err = open(&path).err().unwrap().to_string();
+        assert!(err.contains("header length"), "{err}");
     }
 }

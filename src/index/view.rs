@@ -175,8 +175,8 @@ impl<'a> IndexView<'a> {
     /// (every account of a group has the same normalised login).
     #[inline]
     fn first_login_is(&self, g: Group<'a>, same_login: &mut impl FnMut(&'a [u8]) -> bool) -> bool {
-        let first = g.accounts().next().and_then(|a| self.raw_account(a));
-        first.is_some_and(|a| same_login(a.login))
+        let first = g.accounts().next().and_then(|a| self.entry(a));
+        first.is_some_and(|(_, a)| same_login(a.login))
     }
 
     /// The group at `off`, with its login hash. In a mapped index, the bytes of the
@@ -254,12 +254,24 @@ impl<'a> IndexView<'a> {
     /// The account at `id` with its id and login unchecked (`None` only in a
     /// corrupt index).
     pub fn raw_account(&self, id: AccountId) -> Option<RawAccount<'a>> {
+        let (scheme, raw) = self.entry(id)?;
+        Some(RawAccount {
+            scheme: Scheme::from_u8(scheme)?,
+            ..raw
+        })
+    }
+
+    /// The entry at `id`: its scheme byte as stored, and its fields (with a
+    /// placeholder scheme). Finding a login's group needs only the login, so an
+    /// entry whose scheme byte is unknown is still found, and then reported as
+    /// damaged by [`IndexView::raw_account`]'s caller.
+    fn entry(&self, id: AccountId) -> Option<(u8, RawAccount<'a>)> {
         let at = usize::try_from(id).ok()?;
         let r = self.records;
         if !self.records_ok(at..at.checked_add(entry_len(r, at)?)?) {
             return None;
         }
-        let scheme = Scheme::from_u8(*r.get(at)?)?;
+        let scheme = *r.get(at)?;
         let id_len = u16_at(r, at + 2)? as usize;
         let login_len = u16_at(r, at + 4)? as usize;
         let hash_len = u16_at(r, at + 6)? as usize;
@@ -267,11 +279,14 @@ impl<'a> IndexView<'a> {
         let id = r.get(s..s + id_len)?;
         let login = r.get(s + id_len..s + id_len + login_len)?;
         let hash = r.get(s + id_len + login_len..s + id_len + login_len + hash_len)?;
-        Some(RawAccount {
-            id,
-            login,
+        Some((
             scheme,
-            hash,
-        })
+            RawAccount {
+                id,
+                login,
+                scheme: Scheme::Sha1,
+                hash,
+            },
+        ))
     }
 }

@@ -9,18 +9,22 @@
 //! * `regression`: hostile or edge-case input that must never stop or skew a run.
 //! * `errors`: exit statuses, error messages, atomic outputs.
 //! * `secrecy`: no password ever reaches any output.
-//! * `nightly`: containers, damaged archives, `--state`, progress, completions,
-//!   closed pipes (issue 5).
+//! * `containers`: compressed files and archives, damaged ones, thread-count
+//!   independence (issue 5).
+//! * `state`: incremental runs with `--state` (issue 5).
+//! * `terminal`: progress bar, completions and man page, closed pipes, Ctrl-C.
 //! * `flood`: the slow-hash budget under a flood of wrong passwords (issue 3).
 //! * `schemes`: slow-scheme edge cases against the reference libraries' hashes
 //!   (`corpus-samples/slow-schemes/`).
 
 mod util;
 
+mod containers;
 mod errors;
 mod feature;
 mod flood;
-mod nightly;
 mod regression;
 mod schemes;
 mod secrecy;
+mod state;
+mod terminal;

@@ -1,0 +1,403 @@
+//! Incremental runs (`--state`, issue 5): what is skipped, what is rescanned, and
+//! that a failed or killed run never advances the state.
+
+use std::path::Path;
+
+use crate::containers::{corrupt_zip_setup, CORRUPT_ZIP_RESULT};
+use crate::util::*;
+
+#[test]
+fn state_zip_with_corrupt_member_is_not_recorded() {
+    let dir = tmp();
+    let d = dir.path();
+    corrupt_zip_setup(d);
+    let (run, _) = state_run(d, &[]);
+    run.expect_code(1);
+    assert_eq!(briefs(&run), CORRUPT_ZIP_RESULT);
+    // The archive is read again (and reported again); the clean file is skipped.
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("arch.zip"), "{}", run.stderr);
+    assert_eq!(briefs(&run), "c-1 sha1 1 dumps/arch.zip!a-good.txt:1\n");
+    assert_eq!(stat(&stats, "files_skipped_seen"), 1);
+}
+
+#[test]
+fn state_archive_counts_as_one_file() {
+    // A copy of the container fixtures: the archive (3 members) and the three
+    // compressed files are recorded; the two damaged inputs are not.
+    let dir = tmp();
+    let d = dir.path();
+    std::fs::copy(
+        root().join("corpus-samples/customers.csv"),
+        d.join("customers.csv"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("dumps")).unwrap();
+    for e in std::fs::read_dir(root().join("corpus-samples/containers")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, d.join("dumps").join(p.file_name().unwrap())).unwrap();
+    }
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(1);
+    assert_eq!(run.resets().len(), 2);
+    assert_eq!(stat(&stats, "files_skipped_seen"), 0);
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("damaged-notzip.zip"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("damaged-truncated.txt.gz"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stat(&stats, "files_skipped_seen"), 4);
+    assert_eq!(
+        stat(&stats, "files"),
+        1,
+        "only the truncated gzip is read again"
+    );
+    assert_eq!(
+        briefs(&run),
+        "acct-0002 sha1 1 dumps/damaged-truncated.txt.gz:1\n"
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// 4. Incremental runs (--state)
+// ---------------------------------------------------------------------------------
+
+const STATE_PASSWORDS: &[&str] = &["pw-one", "pw-two", "pw-three", "wrong-pw-1", "wrong-pw-2"];
+
+/// Customers c-1..c-3 and three dump files (one gzip), each holding matches.
+fn state_setup() -> tempfile::TempDir {
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(
+        d,
+        &[
+            ("c-1", "one@x.example", &sha1_hex("pw-one")),
+            ("c-2", "two@x.example", &sha1_hex("pw-two")),
+            ("c-3", "three@x.example", &sha1_hex("pw-three")),
+        ],
+    );
+    write(
+        d,
+        "dumps/a.txt",
+        "one@x.example:wrong-pw-1\none@x.example:pw-one\n",
+    );
+    write(d, "dumps/b.txt", "two@x.example:pw-two\n");
+    write(
+        d,
+        "dumps/sub/c.txt.gz",
+        gzip(b"two@x.example:wrong-pw-2\ntwo@x.example:pw-two\n"),
+    );
+    dir
+}
+
+/// `scan --customers customers.csv --state state --stats stats.json EXTRA... dumps`;
+/// returns the run and its stats.
+fn state_run(d: &Path, extra: &[&str]) -> (Run, serde_json::Value) {
+    state_run_from(d, ["--customers", "customers.csv"], extra)
+}
+
+/// [`state_run`] with the customers given by `source` (`--customers F` or
+/// `--index F`).
+fn state_run_from(d: &Path, source: [&str; 2], extra: &[&str]) -> (Run, serde_json::Value) {
+    let _ = std::fs::remove_file(d.join("stats.json"));
+    let mut args = source.to_vec();
+    args.extend_from_slice(&["--state", "state", "--stats", "stats.json"]);
+    args.extend_from_slice(extra);
+    args.push("dumps");
+    let run = scan(d, &args);
+    let stats = if d.join("stats.json").exists() {
+        read_stats(&d.join("stats.json"))
+    } else {
+        serde_json::Value::Null
+    };
+    (run, stats)
+}
+
+const STATE_FULL: &str = "c-1 sha1 1 dumps/a.txt:2\nc-2 sha1 2 dumps/b.txt:1\n";
+
+#[track_caller]
+fn assert_full_scan(run: &Run, stats: &serde_json::Value) {
+    run.expect_code(0);
+    assert_eq!(briefs(run), STATE_FULL);
+    assert_eq!(stat(stats, "files"), 3);
+    assert_eq!(stat(stats, "files_skipped_seen"), 0);
+}
+
+#[track_caller]
+fn assert_all_skipped(run: &Run, stats: &serde_json::Value) {
+    run.expect_code(0);
+    assert_eq!(run.stdout, "");
+    assert_eq!(stat(stats, "files"), 0);
+    assert_eq!(stat(stats, "files_skipped_seen"), 3);
+}
+
+#[test]
+fn state_second_run_skips_every_file() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    assert!(d.join("state/scanned.json").is_file());
+    let (run, stats) = state_run(d, &[]);
+    assert_all_skipped(&run, &stats);
+    assert!(run.stderr.contains("skipped"), "{}", run.stderr);
+    assert!(run.stderr.contains('3'), "{}", run.stderr);
+}
+
+#[test]
+fn state_changed_file_alone_is_rescanned() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    // Append a matching line for c-3 to b.txt.
+    let b = d.join("dumps/b.txt");
+    let mut content = std::fs::read(&b).unwrap();
+    content.extend_from_slice(b"three@x.example:pw-three\n");
+    std::fs::write(&b, content).unwrap();
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(0);
+    assert_eq!(stat(&stats, "files"), 1);
+    assert_eq!(stat(&stats, "files_skipped_seen"), 2);
+    assert_eq!(
+        briefs(&run),
+        "c-2 sha1 1 dumps/b.txt:1\nc-3 sha1 1 dumps/b.txt:2\n"
+    );
+    // And now nothing is left to scan.
+    let (run, stats) = state_run(d, &[]);
+    assert_all_skipped(&run, &stats);
+}
+
+#[test]
+fn state_new_file_alone_is_scanned() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    write(d, "dumps/new.txt", "three@x.example:pw-three\n");
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(0);
+    assert_eq!(stat(&stats, "files"), 1);
+    assert_eq!(stat(&stats, "files_skipped_seen"), 3);
+    assert_eq!(briefs(&run), "c-3 sha1 1 dumps/new.txt:1\n");
+}
+
+#[test]
+fn state_changed_customers_rescan_everything() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    // A new account.
+    let mut csv = std::fs::read_to_string(d.join("customers.csv")).unwrap();
+    csv.push_str(&format!("c-4,four@x.example,{}\n", sha1_hex("pw-four")));
+    std::fs::write(d.join("customers.csv"), csv).unwrap();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    let (run, stats) = state_run(d, &[]);
+    assert_all_skipped(&run, &stats);
+    // A changed hash (c-3's password changed).
+    let csv = std::fs::read_to_string(d.join("customers.csv"))
+        .unwrap()
+        .replace(&sha1_hex("pw-three"), &sha1_hex("pw-three-new"));
+    std::fs::write(d.join("customers.csv"), csv).unwrap();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+}
+
+#[test]
+fn state_rescan_scans_everything() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    let (run, stats) = state_run(d, &["--rescan"]);
+    assert_full_scan(&run, &stats);
+    // The state still holds the files afterwards.
+    let (run, stats) = state_run(d, &[]);
+    assert_all_skipped(&run, &stats);
+}
+
+#[test]
+fn state_with_index_and_new_index_rescans() {
+    let dir = state_setup();
+    let d = dir.path();
+    leakmatch()
+        .current_dir(d)
+        .args([
+            "index",
+            "--quiet",
+            "--customers",
+            "customers.csv",
+            "-o",
+            "one.lmx",
+        ])
+        .assert()
+        .code(0);
+    let idx_run = |idx: &str| state_run_from(d, ["--index", idx], &[]);
+    let (run, stats) = idx_run("one.lmx");
+    assert_full_scan(&run, &stats);
+    let (run, stats) = idx_run("one.lmx");
+    assert_all_skipped(&run, &stats);
+    // Different customers: one more account.
+    let mut csv = std::fs::read_to_string(d.join("customers.csv")).unwrap();
+    csv.push_str(&format!("c-4,four@x.example,{}\n", sha1_hex("pw-four")));
+    write(d, "customers2.csv", csv);
+    leakmatch()
+        .current_dir(d)
+        .args([
+            "index",
+            "--quiet",
+            "--customers",
+            "customers2.csv",
+            "-o",
+            "two.lmx",
+        ])
+        .assert()
+        .code(0);
+    let (run, stats) = idx_run("two.lmx");
+    assert_full_scan(&run, &stats);
+    let (run, stats) = idx_run("two.lmx");
+    assert_all_skipped(&run, &stats);
+}
+
+#[test]
+fn state_renamed_copy_is_skipped() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    // Same content under another name, in another directory, and an extra copy.
+    std::fs::create_dir_all(d.join("dumps/redelivered")).unwrap();
+    std::fs::rename(
+        d.join("dumps/a.txt"),
+        d.join("dumps/redelivered/A-copy.txt"),
+    )
+    .unwrap();
+    std::fs::copy(d.join("dumps/b.txt"), d.join("dumps/b-again.txt")).unwrap();
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "");
+    assert_eq!(stat(&stats, "files"), 0);
+    assert_eq!(stat(&stats, "files_skipped_seen"), 4);
+}
+
+#[test]
+fn state_never_holds_a_dump_password_or_login() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, _) = state_run(d, &[]);
+    run.expect_code(0);
+    // Change a file so the state is rewritten once more.
+    write(d, "dumps/new.txt", "three@x.example:pw-three\n");
+    let (run, _) = state_run(d, &[]);
+    run.expect_code(0);
+    let files = all_file_bytes(&d.join("state"));
+    assert!(!files.is_empty());
+    for (path, bytes) in &files {
+        for pw in STATE_PASSWORDS {
+            assert!(
+                !contains_bytes(bytes, pw.as_bytes()),
+                "{} contains password {pw:?}",
+                path.display()
+            );
+        }
+        for login in ["one@x.example", "two@x.example", "three@x.example"] {
+            assert!(
+                !contains_bytes(bytes, login.as_bytes()),
+                "{} contains dump login {login:?}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn state_not_advanced_by_a_failed_run() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, _) = state_run(d, &["-o", "missing-dir/out.ndjson"]);
+    run.expect_code(2);
+    assert_eq!(run.stdout, "");
+    assert!(!d.join("state/scanned.json").exists());
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    // After a good run, a failing one leaves the state as it was.
+    write(d, "dumps/new.txt", "three@x.example:pw-three\n");
+    let before = std::fs::read(d.join("state/scanned.json")).unwrap();
+    let (run, _) = state_run(d, &["-o", "missing-dir/out.ndjson"]);
+    run.expect_code(2);
+    assert_eq!(std::fs::read(d.join("state/scanned.json")).unwrap(), before);
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(0);
+    assert_eq!(stat(&stats, "files"), 1);
+    assert_eq!(briefs(&run), "c-3 sha1 1 dumps/new.txt:1\n");
+}
+
+#[test]
+fn state_damaged_input_is_not_recorded() {
+    let dir = state_setup();
+    let d = dir.path();
+    let mut t = gzip(&b"two@x.example:pw-two\n".repeat(20_000));
+    t.truncate(t.len() / 2);
+    write(d, "dumps/t.txt.gz", t);
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(1);
+    assert_eq!(stat(&stats, "files"), 4);
+    // The damaged file is read again (and reported again); the others are skipped.
+    let (run, stats) = state_run(d, &[]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("t.txt.gz"), "{}", run.stderr);
+    assert_eq!(stat(&stats, "files_skipped_seen"), 3);
+    assert_eq!(stat(&stats, "files"), 1);
+}
+
+#[test]
+fn state_survives_a_kill_during_state_write() {
+    let dir = state_setup();
+    let d = dir.path();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    let good = std::fs::read(d.join("state/scanned.json")).unwrap();
+    // Leftovers of a killed writer: its temp file, and a truncated copy.
+    write(d, "state/.leakmatch-Ab12Cd.tmp", &good[..good.len() / 2]);
+    write(d, "state/scanned.json.tmp", &good[..good.len() / 3]);
+    let (run, stats) = state_run(d, &[]);
+    assert_all_skipped(&run, &stats);
+    // A state directory holding only leftovers (killed before the first commit).
+    std::fs::remove_file(d.join("state/scanned.json")).unwrap();
+    let (run, stats) = state_run(d, &[]);
+    assert_full_scan(&run, &stats);
+    let (run, stats) = state_run(d, &[]);
+    assert_all_skipped(&run, &stats);
+}
+
+#[test]
+fn state_garbage_file_exits_2_naming_it() {
+    let dir = state_setup();
+    let d = dir.path();
+    write(
+        d,
+        "state/scanned.json",
+        "{\"version\": 1, \"files\": [garbage\n",
+    );
+    let (run, _) = state_run(d, &[]);
+    run.expect_code(2);
+    assert_eq!(run.stdout, "");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one-line reason: {:?}", run.stderr);
+    assert!(lines[0].contains("scanned.json"), "{}", lines[0]);
+    assert!(!d.join("stats.json").exists(), "nothing written");
+    // Not JSON at all, and an other version: refused the same way.
+    for bad in ["\u{0}\u{1}binary", "{\"version\": 99, \"files\": {}}\n"] {
+        write(d, "state/scanned.json", bad);
+        let (run, _) = state_run(d, &[]);
+        run.expect_code(2);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("scanned.json"), "{}", run.stderr);
+    }
+}
