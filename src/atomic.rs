@@ -25,25 +25,38 @@ impl StagedFile {
         path: &Path,
         write: impl FnOnce(&mut File) -> io::Result<()>,
     ) -> io::Result<StagedFile> {
+        let mut staged = StagedFile::create(path)?;
+        write(staged.file())?;
+        staged.tmp.as_file().sync_all()?;
+        Ok(staged)
+    }
+
+    /// An empty temporary file beside `path`, for a writer that fills it over a
+    /// while (the index build); [`StagedFile::commit`] syncs and renames it.
+    pub fn create(path: &Path) -> io::Result<StagedFile> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let mut tmp = tempfile::Builder::new()
+        let tmp = tempfile::Builder::new()
             .prefix(".leakmatch-")
             .suffix(".tmp")
             .tempfile_in(dir)?;
-        write(tmp.as_file_mut())?;
-        tmp.as_file().sync_all()?;
         Ok(StagedFile {
             tmp,
             path: path.to_path_buf(),
         })
     }
 
-    /// Renames the temporary file over the target: readers see the old file or the
-    /// new one, never a partial one.
+    /// The temporary file.
+    pub fn file(&mut self) -> &mut File {
+        self.tmp.as_file_mut()
+    }
+
+    /// Syncs the temporary file and renames it over the target: readers see the old
+    /// file or the new one, never a partial one.
     pub fn commit(self) -> io::Result<()> {
+        self.tmp.as_file().sync_all()?;
         self.tmp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }

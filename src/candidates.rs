@@ -16,8 +16,6 @@
 
 use std::hash::{BuildHasher, Hasher};
 
-use crate::index::Hint;
-
 /// Where a line was seen: file number (position in the run's sorted file list) and
 /// 1-based line. Ordered by file, then line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,8 +48,6 @@ impl CandInfo {
 pub struct Candidate<'a> {
     /// [`crate::login::hash_normalized`] of `login`.
     pub hash: u64,
-    /// Where the scan found the login's fingerprint in the index.
-    pub hint: Hint,
     /// The normalised login.
     pub login: &'a [u8],
     /// The password as it appeared.
@@ -64,7 +60,6 @@ pub struct Candidate<'a> {
 #[derive(Clone, Copy)]
 struct Entry {
     hash: u64,
-    hint: Hint,
     at: usize,
     login_len: u32,
     password_len: u32,
@@ -121,7 +116,6 @@ impl Set {
         info.first.line += self.line_offset;
         Candidate {
             hash: e.hash,
-            hint: e.hint,
             login: e.login(&self.bytes),
             password: e.password(&self.bytes),
             info,
@@ -146,13 +140,10 @@ impl std::fmt::Debug for Candidates {
 
 impl Candidates {
     /// Records `sightings` lines carrying `login` (normalised, with `hash` its
-    /// [`crate::login::hash_normalized`] and `hint` what the index's
-    /// [`IndexView::may_hold`](crate::index::IndexView::may_hold) said) and
-    /// `password`, the first at `first`.
+    /// [`crate::login::hash_normalized`]) and `password`, the first at `first`.
     pub fn add(
         &mut self,
         hash: u64,
-        hint: Hint,
         login: &[u8],
         password: &[u8],
         sightings: u64,
@@ -181,12 +172,11 @@ impl Candidates {
         let i = set.entries.len();
         if i >= u32::MAX as usize {
             std::mem::take(&mut self.own).move_into(&mut self.appended, 0);
-            return self.add(hash, hint, login, password, sightings, first);
+            return self.add(hash, login, password, sightings, first);
         }
         let i = i as u32;
         set.entries.push(Entry {
             hash,
-            hint,
             at: set.bytes.len(),
             login_len: login.len() as u32,
             password_len: password.len() as u32,
@@ -390,11 +380,11 @@ mod tests {
     #[test]
     fn same_login_and_password_are_one_candidate() {
         let mut c = Candidates::default();
-        c.add(1, Hint(0), b"a@x", b"pw", 1, seen(5));
-        c.add(1, Hint(0), b"a@x", b"pw", 1, seen(3));
-        c.add(1, Hint(0), b"a@x", b"pw2", 1, seen(4));
+        c.add(1, b"a@x", b"pw", 1, seen(5));
+        c.add(1, b"a@x", b"pw", 1, seen(3));
+        c.add(1, b"a@x", b"pw2", 1, seen(4));
         // Same login hash, different login (a collision) stays apart.
-        c.add(1, Hint(0), b"b@x", b"pw", 1, seen(6));
+        c.add(1, b"b@x", b"pw", 1, seen(6));
         let all: Vec<_> = c.iter().map(|c| (c.login, c.password, c.info)).collect();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].0, b"a@x");
@@ -411,10 +401,10 @@ mod tests {
     #[test]
     fn append_offsets_lines_and_distinct_merges() {
         let mut a = Candidates::default();
-        a.add(1, Hint(0), b"a@x", b"pw", 1, seen(5));
+        a.add(1, b"a@x", b"pw", 1, seen(5));
         let mut b = Candidates::default();
-        b.add(2, Hint(0), b"c@x", b"p", 1, seen(2));
-        b.add(1, Hint(0), b"a@x", b"pw", 2, seen(1));
+        b.add(2, b"c@x", b"p", 1, seen(2));
+        b.add(1, b"a@x", b"pw", 2, seen(1));
         a.append(b, 10);
         assert_eq!(a.len(), 3);
         let d = a.distinct();
@@ -483,7 +473,7 @@ mod tests {
                     let mut c = Candidates::default();
                     for &(hash, login, password, sightings, line) in set {
                         let (l, p) = (vec![b'a' + login], vec![b'0' + password]);
-                        c.add(hash, Hint(0), &l, &p, sightings, seen(line));
+                        c.add(hash, &l, &p, sightings, seen(line));
                         let info = CandInfo { sightings, first: seen(line) };
                         model
                             .entry((hash, l, p))

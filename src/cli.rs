@@ -10,7 +10,9 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use leakmatch::confirm::{Budget, DEFAULT_MAX_CHECKS};
 use leakmatch::control::RunControl;
-use leakmatch::job::{CustomerSource, ScanJob};
+use leakmatch::index::BuildOptions;
+use leakmatch::job::ScanJob;
+use leakmatch::plan::{Customers, Join, PlanOptions};
 use leakmatch::report::OutputFormat;
 use leakmatch::scan::ScanOptions;
 
@@ -99,9 +101,80 @@ pub struct ScanArgs {
     #[arg(long, requires = "state")]
     pub rescan: bool,
 
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// With --customers: which side the run's index is built from (auto: the
+    /// customers the dumps name when the dumps are much smaller than the
+    /// customers file, else the whole customers file; both give the same output).
+    #[arg(long, value_enum, default_value_t = Join::Auto, hide = true)]
+    pub join: Join,
+
     /// Dump files or directories (walked recursively); `-` reads standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+/// Memory and temporary files of an index build.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Memory an index build may hold, e.g. 512M or 4G (default: a quarter of RAM,
+    /// at most 2G). Beyond it the build spills to temporary files; peak memory is
+    /// set by this, not by the number of customers.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory: Option<u64>,
+
+    /// Directory for the build's temporary files (default: next to the index for
+    /// `index`, the system's temporary directory for `scan`). They are unlinked as
+    /// they are created: nothing is left behind, however the run ends.
+    #[arg(long, value_name = "DIR")]
+    pub tmp_dir: Option<PathBuf>,
+}
+
+impl BuildArgs {
+    /// The build options, temporary files next to `near` unless `--tmp-dir` says.
+    pub fn options(&self, near: Option<&std::path::Path>) -> BuildOptions {
+        let default = BuildOptions::default();
+        let dir = near.and_then(|p| p.parent()).map(|d| {
+            if d.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                d.to_path_buf()
+            }
+        });
+        BuildOptions {
+            memory: self.memory.map_or(default.memory, |m| m as usize),
+            tmp_dir: self.tmp_dir.clone().or(dir).unwrap_or(default.tmp_dir),
+        }
+    }
+}
+
+/// A size with an optional binary suffix: `4096`, `512K`, `64M`, `2G`, `1.5G`, `1T`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                'B' => 1,
+                _ => return Err(format!("unknown size suffix {c:?} (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 512M, 2G)"))?;
+    let bytes = n * mult as f64;
+    if !(bytes.is_finite() && bytes >= (1 << 20) as f64) {
+        return Err(format!("{s:?}: the smallest memory budget is 1M"));
+    }
+    Ok(bytes as u64)
 }
 
 /// `leakmatch index`.
@@ -114,6 +187,9 @@ pub struct IndexArgs {
     /// Index file to write (atomically).
     #[arg(short = 'o', long, value_name = "FILE.lmx")]
     pub output: PathBuf,
+
+    #[command(flatten)]
+    pub build: BuildArgs,
 
     /// Print nothing but errors.
     #[arg(short, long)]
@@ -160,12 +236,17 @@ impl ScanArgs {
     /// and the Ctrl-C handler.
     pub fn to_job(&self, control: Arc<RunControl>) -> ScanJob {
         let customers = match (&self.customers, &self.index) {
-            (_, Some(index)) => CustomerSource::Index(index.clone()),
-            (Some(csv), None) => CustomerSource::Csv(csv.clone()),
+            (_, Some(index)) => Customers::Index(index.clone()),
+            (Some(csv), None) => Customers::Csv(csv.clone()),
             (None, None) => unreachable!("clap requires --customers or --index"),
         };
         ScanJob {
             customers,
+            plan: PlanOptions {
+                join: self.join,
+                build: self.build.options(None),
+                incremental: self.state.is_some(),
+            },
             inputs: self.paths.clone(),
             format: self.format,
             output: self.output.clone(),
@@ -181,5 +262,21 @@ impl ScanArgs {
             state: self.state.clone(),
             rescan: self.rescan,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert!(parse_size("1K").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("2X").is_err());
     }
 }

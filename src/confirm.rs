@@ -138,9 +138,9 @@ pub fn confirm(index: IndexView<'_>, candidates: &Candidates, opts: Budget) -> C
             .into_par_iter()
             .map(|logins| {
                 let mut acc = Confirmed::default();
-                let (mut scratch, mut buf) = (Vec::new(), Vec::new());
+                let (mut scratch, mut buf, mut accounts) = (Vec::new(), Vec::new(), Vec::new());
                 logins.for_each(&mut buf, |login| {
-                    confirm_login(index, login, opts, &mut scratch, &mut acc)
+                    confirm_login(index, login, opts, &mut scratch, &mut accounts, &mut acc)
                 });
                 acc
             })
@@ -166,9 +166,10 @@ fn confirm_login(
     cands: &mut [Candidate<'_>],
     opts: Budget,
     scratch: &mut Vec<u8>,
+    accounts: &mut Vec<AccountId>,
     out: &mut Confirmed,
 ) {
-    let (hash, hint, login) = (cands[0].hash, cands[0].hint, cands[0].login);
+    let (hash, login) = (cands[0].hash, cands[0].login);
     // Per login: most-sighted first, then first seen; the password bytes only break
     // exact ties so the order (and the result) is the same on every run.
     cands.sort_unstable_by(|a, b| {
@@ -179,11 +180,12 @@ fn confirm_login(
             .then_with(|| a.password.cmp(b.password))
     });
     let cands = &*cands;
-    let Some(group) = index.confirm(hash, hint, login, scratch) else {
+    index.accounts_of(hash, login, scratch, accounts);
+    if accounts.is_empty() {
         return;
-    };
+    }
     out.login_hits += cands.iter().map(|c| c.info.sightings).sum::<u64>();
-    for account in group.accounts() {
+    for &account in accounts.iter() {
         out.accounts_with_candidates += 1;
         out.candidates += cands.len() as u64;
         let (verdict, verifications) = confirm_account(index, account, cands, opts);
@@ -269,9 +271,9 @@ fn confirm_account(
 mod tests {
     use super::*;
     use crate::candidates::Sighting;
-    use crate::index::{Hint, IndexBuilder, IndexView};
+    use crate::index::{IndexBuilder, IndexView};
     use crate::login;
-    use crate::verify::{fast, parse_stored};
+    use crate::verify::fast;
 
     fn sha1_hex(pw: &str) -> String {
         fast::sha1(pw.as_bytes())
@@ -283,16 +285,15 @@ mod tests {
     #[test]
     fn a_candidate_whose_login_the_index_lacks_is_dropped_uncounted() {
         let mut b = IndexBuilder::new();
-        b.add("a1", "alice@x.io", &parse_stored(&sha1_hex("pw")).unwrap())
-            .unwrap();
+        b.add("a1", "alice@x.io", &sha1_hex("pw"));
         let index = b.build().unwrap();
         let (_, alice) = login::normalize_and_hash(b"alice@x.io");
         let seen = Sighting { file: 0, line: 1 };
-        let hint = index.view().may_hold(alice).unwrap();
+        assert!(index.view().may_hold(alice).is_some());
         let mut c = Candidates::default();
         // What a fingerprint collision in the scan would record: alice's hash with
         // another login's bytes, and the right password.
-        c.add(alice, hint, b"mallory@x.io", b"pw", 3, seen);
+        c.add(alice, b"mallory@x.io", b"pw", 3, seen);
         let out = confirm(index.view(), &c, Budget::default());
         assert!(out.findings.is_empty());
         assert_eq!(
@@ -300,25 +301,12 @@ mod tests {
             (0, 0, 0)
         );
 
-        c.add(alice, hint, b"alice@x.io", b"pw", 2, seen);
+        c.add(alice, b"alice@x.io", b"pw", 2, seen);
         let out = confirm(index.view(), &c, Budget::default());
         assert_eq!(out.findings.len(), 1);
         assert_eq!(
             (out.login_hits, out.candidates, out.verifications),
             (2, 1, 1)
-        );
-
-        // A hint that points elsewhere (a fingerprint shared along the probe chain)
-        // falls back to walking the chain.
-        let mut c = Candidates::default();
-        c.add(alice, Hint(8), b"alice@x.io", b"pw", 1, seen);
-        let out = confirm(index.view(), &c, Budget::default());
-        assert_eq!(out.findings.len(), 1);
-        let mut c = Candidates::default();
-        c.add(alice, Hint(u64::MAX - 3), b"alice@x.io", b"pw", 1, seen);
-        assert_eq!(
-            confirm(index.view(), &c, Budget::default()).findings.len(),
-            1
         );
     }
 
@@ -327,8 +315,7 @@ mod tests {
     #[test]
     fn an_unknown_scheme_byte_is_damage_not_a_miss() {
         let mut b = IndexBuilder::new();
-        b.add("a1", "alice@x.io", &parse_stored(&sha1_hex("pw")).unwrap())
-            .unwrap();
+        b.add("a1", "alice@x.io", &sha1_hex("pw"));
         let index = b.build().unwrap();
         let v = index.view();
         let (norm, alice) = login::normalize_and_hash(b"alice@x.io");
@@ -342,11 +329,9 @@ mod tests {
             records: &records,
             ..v
         };
-        let hint = damaged.may_hold(alice).unwrap();
         let mut c = Candidates::default();
         c.add(
             alice,
-            hint,
             b"alice@x.io",
             b"pw",
             1,

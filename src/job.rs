@@ -17,29 +17,23 @@ use thiserror::Error;
 
 use crate::atomic::StagedFile;
 use crate::confirm::{self, Budget};
-use crate::customers::{self, CustomersError};
-use crate::index::file::{self as lmx, LmxError};
-use crate::index::CustomerIndex;
+use crate::customers::{CsvFile, CustomersError};
+use crate::index::file::LmxError;
+use crate::index::{BuildError, BuildOptions, BuildReport, Target};
 use crate::input::{self, DumpFile, InputError};
+use crate::plan::{self, Customers, PlanError, PlanOptions};
 use crate::report::{self, OutputFormat};
 use crate::scan::{self, ScanOptions};
 use crate::state::{FileId, State, StateError};
 use crate::stats::{Phases, Summary};
 
-/// Where the customers come from.
-#[derive(Clone, Debug)]
-pub enum CustomerSource {
-    /// A customers CSV, parsed at start.
-    Csv(PathBuf),
-    /// A `.lmx` index written by `leakmatch index`, memory-mapped.
-    Index(PathBuf),
-}
-
 /// Everything a scan run needs.
 #[derive(Clone, Debug)]
 pub struct ScanJob {
     /// The customers.
-    pub customers: CustomerSource,
+    pub customers: Customers,
+    /// How customers from a CSV are loaded (build side, memory, temporary files).
+    pub plan: PlanOptions,
     /// Dump paths (files, directories, `-`).
     pub inputs: Vec<PathBuf>,
     /// Reset list format.
@@ -66,10 +60,16 @@ pub struct ScanJob {
 pub enum JobError {
     /// Bad customers file.
     #[error(transparent)]
-    Customers(#[from] CustomersError),
+    Customers(CustomersError),
     /// Bad index file.
     #[error(transparent)]
     Index(#[from] LmxError),
+    /// The index could not be built (a spill or index file could not be written).
+    #[error(transparent)]
+    Build(BuildError),
+    /// `--join dumps` with an input that cannot be read twice.
+    #[error(transparent)]
+    Plan(PlanError),
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]
     Output {
@@ -102,24 +102,40 @@ pub struct JobOutcome {
     pub input_errors: Vec<InputError>,
 }
 
-/// Loads the customers.
-pub fn load_customers(source: &CustomerSource) -> Result<CustomerIndex, JobError> {
-    Ok(match source {
-        CustomerSource::Csv(p) => customers::load(p)?,
-        CustomerSource::Index(p) => lmx::open(p)?,
-    })
+impl From<BuildError> for JobError {
+    fn from(e: BuildError) -> JobError {
+        match e {
+            BuildError::Customers(CustomersError::Interrupted) => JobError::Interrupted,
+            BuildError::Customers(e) => JobError::Customers(e),
+            BuildError::Index(e) => JobError::Index(e),
+            e => JobError::Build(e),
+        }
+    }
+}
+
+impl From<PlanError> for JobError {
+    fn from(e: PlanError) -> JobError {
+        match e {
+            PlanError::Index(e) => JobError::Index(e),
+            PlanError::Build(e) => e.into(),
+            e => JobError::Plan(e),
+        }
+    }
 }
 
 /// Runs the job; the reset list goes to `stdout` unless the job names a file.
 pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, JobError> {
     let started = Instant::now();
-    let index = load_customers(&job.customers)?;
-    let loaded = Instant::now();
     let (mut files, mut errors) = input::discover(&job.inputs);
+    let mut plan_opts = job.plan.clone();
+    plan_opts.incremental = job.state.is_some();
+    let loaded_customers = plan::load(&job.customers, &files, &plan_opts, &job.scan)?;
+    let index = &loaded_customers.index;
+    let loaded = Instant::now();
     let incremental = match &job.state {
         Some(dir) => Some(Incremental::prepare(
             dir,
-            &index,
+            loaded_customers.snapshot,
             &mut files,
             &mut errors,
             job.rescan,
@@ -167,7 +183,14 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     summary.accounts_to_reset = resets.len() as u64;
     summary.accounts_for_review = reviews.len() as u64;
     summary.unreadable_inputs = scanned.errors.len() as u64;
-    summary.customers = view.len() as u64;
+    summary.customers = loaded_customers.customers;
+    summary.customers_from = loaded_customers.strategy.name();
+    summary.index_bytes = loaded_customers.index_bytes;
+    summary.spilled_bytes = loaded_customers.spilled;
+    let indexed = index.header().accounts;
+    if indexed > 0 {
+        summary.index_bytes_per_customer = loaded_customers.index_bytes as f64 / indexed as f64;
+    }
     summary.threads = rayon::current_num_threads();
 
     // Every output file is staged in full before any is renamed into place, and the
@@ -238,13 +261,12 @@ impl Incremental {
     /// reported and dropped.
     fn prepare(
         dir: &Path,
-        index: &CustomerIndex,
+        snapshot: u64,
         files: &mut Vec<DumpFile>,
         errors: &mut Vec<InputError>,
         rescan: bool,
     ) -> Result<Incremental, JobError> {
         let state = State::open(dir)?;
-        let snapshot = lmx::snapshot_id(index);
         let physical: Vec<&Path> = files
             .iter()
             .filter_map(|f| f.physical_path())
@@ -327,9 +349,15 @@ fn stage(
     })
 }
 
-/// Builds an index file from a customers CSV.
-pub fn build_index(customers_csv: &Path, output: &Path) -> Result<u64, JobError> {
-    let index = customers::load(customers_csv)?;
-    lmx::write(&index, output)?;
-    Ok(index.view().len() as u64)
+/// Builds an index file from a customers CSV, in the memory `opts` allows.
+pub fn build_index(
+    customers_csv: &Path,
+    output: &Path,
+    opts: &BuildOptions,
+    control: Option<&crate::control::RunControl>,
+) -> Result<BuildReport, JobError> {
+    let source = CsvFile::new(customers_csv);
+    let cancelled = || control.is_some_and(|c| c.cancelled());
+    let (_, report) = crate::index::build(&source, opts, None, Target::File(output), &cancelled)?;
+    Ok(report)
 }

@@ -13,7 +13,9 @@
 //! |---|---|
 //! | login normalisation | [`login`] |
 //! | password hash schemes | [`verify`] |
-//! | customers file → index; the index in memory or on disk (`.lmx`) | [`customers`], [`index`] |
+//! | customers: reading and checking rows | [`customers`] |
+//! | the customer index, built in bounded memory, in memory or on disk (`.lmx`) | [`index`], [`spill`] |
+//! | how a scan gets its customers (prebuilt index, or built from either side) | [`plan`] |
 //! | dump inputs (mmap, stream, stdin, gzip/zstd/bzip2/xz, zip) | [`input`] |
 //! | line parsing, one file per dump shape | [`parse`] |
 //! | the parallel scan | [`scan`], its findings: [`candidates`] |
@@ -27,15 +29,18 @@
 //! [`control`] (progress and cancellation).
 //!
 //! ```
-//! use leakmatch::{confirm, customers, input, report, scan};
-//! use std::path::Path;
-//!
-//! // sha1("hunter2")
-//! let csv = "account_id,login,password_hash\n\
-//!            42,Alice@Example.com,f3bbbd66a63d4bf1747940578ec3d0103530e21d\n";
-//! let index = customers::load_from(Path::new("customers.csv"), csv.as_bytes()).unwrap();
+//! use leakmatch::customers::CsvFile;
+//! use leakmatch::index::{build, BuildOptions, Target};
+//! use leakmatch::{confirm, input, report, scan};
 //!
 //! let dir = tempfile::tempdir().unwrap();
+//! // sha1("hunter2")
+//! let customers = dir.path().join("customers.csv");
+//! std::fs::write(&customers, "account_id,login,password_hash\n\
+//!     42,Alice@Example.com,f3bbbd66a63d4bf1747940578ec3d0103530e21d\n").unwrap();
+//! let source = CsvFile::new(&customers);
+//! let (index, _) = build(&source, &BuildOptions::default(), None, Target::Memory, &|| false).unwrap();
+//!
 //! let dump = dir.path().join("dump.txt");
 //! std::fs::write(&dump, "bob@example.com:x\nalice@example.com:hunter2\n").unwrap();
 //!
@@ -62,8 +67,11 @@ pub mod job;
 pub mod login;
 pub mod mem;
 pub mod parse;
+pub mod plan;
 pub mod report;
 pub mod scan;
+pub mod sort;
+pub mod spill;
 pub mod state;
 pub mod stats;
 pub mod verify;

@@ -63,20 +63,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
             .build_global()
             .context("cannot start the thread pool")?;
     }
-    let control = Arc::new(RunControl::default());
-    {
-        // Ctrl-C asks the engine to stop; it then returns without writing anything
-        // (staged output files are removed), and we exit 130. A second Ctrl-C (say,
-        // while blocked reading a quiet stdin) exits at once: targets are still never
-        // partly written, though a staged temporary file may stay behind.
-        let control = Arc::clone(&control);
-        let _ = ctrlc::set_handler(move || {
-            if control.request_cancel() {
-                eprintln!("leakmatch: interrupted");
-                std::process::exit(Exit::Interrupted.code().into());
-            }
-        });
-    }
+    let control = on_ctrl_c();
     let job = args.to_job(Arc::clone(&control));
     let bar = (!args.quiet && !args.no_progress && io::stderr().is_terminal())
         .then(|| progress::Bar::start(Arc::clone(&control)));
@@ -116,14 +103,54 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     })
 }
 
+/// The run's control, and a Ctrl-C handler that asks it to stop: the engine then
+/// returns without writing anything (staged output files are removed), and we exit
+/// 130. A second Ctrl-C (say, while blocked reading a quiet stdin) exits at once:
+/// targets are still never partly written (spill files are unlinked from the start;
+/// a staged output file may stay behind).
+fn on_ctrl_c() -> Arc<RunControl> {
+    let control = Arc::new(RunControl::default());
+    let handler = Arc::clone(&control);
+    let _ = ctrlc::set_handler(move || {
+        if handler.request_cancel() {
+            eprintln!("leakmatch: interrupted");
+            std::process::exit(Exit::Interrupted.code().into());
+        }
+    });
+    control
+}
+
 fn index(args: &IndexArgs) -> anyhow::Result<Exit> {
     let started = std::time::Instant::now();
-    let n = job::build_index(&args.customers, &args.output)?;
+    let control = on_ctrl_c();
+    let opts = args.build.options(Some(&args.output));
+    let report = match job::build_index(&args.customers, &args.output, &opts, Some(&control)) {
+        Err(JobError::Interrupted) => {
+            eprintln!("leakmatch: interrupted; no index was written");
+            return Ok(Exit::Interrupted);
+        }
+        r => r?,
+    };
     if !args.quiet {
+        let csv = std::fs::metadata(&args.customers).map_or(0, |m| m.len());
+        let per = |bytes: u64| bytes as f64 / report.rows.max(1) as f64;
         eprintln!(
-            "leakmatch: indexed {n} customers into {} in {:.3} s",
+            "leakmatch: indexed {} customers ({} distinct logins) into {} in {:.3} s",
+            report.rows,
+            report.groups,
             args.output.display(),
             started.elapsed().as_secs_f64()
+        );
+        eprintln!(
+            "  index {} bytes, {:.1} bytes a customer (the CSV: {:.1}); spilled {} bytes",
+            report.index_bytes,
+            per(report.index_bytes),
+            per(csv),
+            report.spilled
+        );
+        eprintln!(
+            "  time                   read and check {:.3} s, sort and write {:.3} s",
+            report.read_seconds, report.write_seconds
         );
     }
     Ok(Exit::Done)

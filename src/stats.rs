@@ -40,8 +40,18 @@ pub struct Summary {
     pub accounts_for_review: u64,
     /// Inputs that could not be read (fully).
     pub unreadable_inputs: u64,
-    /// Customer accounts in the index.
+    /// Customer accounts (rows of the customers file, or accounts of the index).
     pub customers: u64,
+    /// How the customers were loaded: `index` (a prebuilt `.lmx`), `customers`
+    /// (an index of the whole customers file, built for the run) or `dumps` (an
+    /// index of the customers the dumps name, built for the run).
+    pub customers_from: &'static str,
+    /// Bytes of the index the run used (its file, or its regions in memory).
+    pub index_bytes: u64,
+    /// `index_bytes` per indexed account.
+    pub index_bytes_per_customer: f64,
+    /// Bytes the index build spilled to temporary files.
+    pub spilled_bytes: u64,
     /// Worker threads.
     pub threads: usize,
     /// Wall-clock seconds for the whole run.
@@ -87,6 +97,10 @@ impl Summary {
             accounts_for_review: 0,
             unreadable_inputs: 0,
             customers: 0,
+            customers_from: "",
+            index_bytes: 0,
+            index_bytes_per_customer: 0.0,
+            spilled_bytes: 0,
             threads: 0,
             elapsed_seconds: 0.0,
             phases: Phases::default(),

@@ -1,67 +1,924 @@
-//! Building an index from accounts: group by login, lay out records, fill the
-//! filter and the slot table.
+//! Building an index from customer rows, in memory bounded by a setting.
+//!
+//! Two passes, the way a database builds a hash join that may not fit (DuckDB's
+//! radix partitioning is the model):
+//!
+//! 1. The customers are read in parallel ([`CustomerSource`]), in ranges. Each row
+//!    is validated, counted into the customers [`Digest`], its `account_id`
+//!    recorded for the duplicate check ([`IdCheck`]), its login hashed, and its
+//!    account entry written once, in file order, to the records region (each range
+//!    into a buffer of its own, handed over in range order: an index file's records
+//!    go straight to the file). Only a 16-byte pair — the login hash and where the
+//!    entry is — goes to the partition of the hash's top bits ([`crate::spill`]):
+//!    in memory while the budget allows, spilled to unlinked temporary files beyond
+//!    it. A [`LoginFilter`] may keep only the rows whose login a dump names (the
+//!    rest are still validated and counted).
+//! 2. The pairs' partitions are taken in hash order, one at a time, sorted by hash
+//!    (then file order) and swept once. Because the home slot and the Bloom word of
+//!    a hash are monotonic in it ([`super::filter`]), the sweep writes the slot
+//!    table (each account at the first free slot at or after its home: linear
+//!    probing, laid out in order) and the Bloom filter front to back. A partition
+//!    larger than its share of the budget is split again by the next bits.
+//!
+//! The same rows give the same bytes whatever the budget, the partition count or
+//! the thread count. Peak memory is the budget plus a few fixed buffers (an index
+//! kept in memory is, of course, in memory); the number of customers only changes
+//! how much is spilled.
 
-use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 
-use super::filter::{bloom_key, bloom_words};
-use super::layout::{entry_size, ENTRY_HEADER, GROUP_HEADER, MAX_FIELD, OFF_BITS, OFF_MASK};
+use super::file::{self, Header, MappedIndex, HEADER_LEN};
+use super::filter::{bloom_mask, bloom_word, bloom_words, fastrange, fingerprint, home_slots};
+use super::layout::{entry_at, put_entry, MAX_RECORDS, OFF_BITS};
+use super::pieces::PieceHasher;
 use super::CustomerIndex;
+use crate::customers::ids::{IdCheck, IdWriter};
+use crate::customers::{
+    range_of, validate, CustomerSource, CustomersError, Digest, RawRow, RowError, RowSink,
+};
 use crate::login;
-use crate::mem::{prefetch, HugeBuf};
-use crate::verify::StoredHash;
+use crate::spill::{partitions_for, Partitions, Writer};
+
+/// How a build may use the machine.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Bytes of memory the build may hold: partitions, sorting, buffers.
+    pub memory: usize,
+    /// Where spill files go (they are unlinked at creation).
+    pub tmp_dir: PathBuf,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            memory: default_memory(),
+            tmp_dir: std::env::temp_dir(),
+        }
+    }
+}
+
+/// The default memory budget: a quarter of physical memory, at most 2 GiB, at
+/// least 64 MiB. A 300M-customer build runs in it (spilling most of its pairs
+/// through the page cache); more memory saves little.
+pub fn default_memory() -> usize {
+    let ram = physical_memory().unwrap_or(8 << 30);
+    (ram / 4).clamp(64 << 20, 2 << 30) as usize
+}
+
+/// Physical memory in bytes, if the system says.
+fn physical_memory() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: sysconf only reads system configuration values.
+        let (pages, size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        if pages > 0 && size > 0 {
+            return Some(pages as u64 * size as u64);
+        }
+    }
+    None
+}
+
+/// Where the index goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a> {
+    /// Kept in memory.
+    Memory,
+    /// An `.lmx` file at this path, written atomically; the result maps it.
+    File(&'a Path),
+    /// An unlinked temporary `.lmx` file in the build's temporary directory, mapped
+    /// (an index too big for memory, for one run).
+    TempFile,
+}
 
 /// Why an index could not be built.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    /// A field is over [`MAX_FIELD`].
-    #[error("a field is longer than {MAX_FIELD} bytes")]
-    FieldTooLong,
-    /// More bytes than the format addresses.
-    #[error("too many customers for one index")]
+    /// The customers could not be read, or a row is bad.
+    #[error(transparent)]
+    Customers(#[from] CustomersError),
+    /// A spill file or the index file could not be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The written index could not be opened again.
+    #[error(transparent)]
+    Index(#[from] file::LmxError),
+    /// More record bytes than a slot can address.
+    #[error("too many customers for one index (over {MAX_RECORDS} bytes of records)")]
     TooLarge,
 }
 
-/// A byte range of one of the builder's heaps.
-#[derive(Clone, Copy)]
-struct Span {
-    off: u64,
-    len: u16,
+/// What a build did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BuildReport {
+    /// Customer rows read and validated.
+    pub rows: u64,
+    /// Accounts in the index (fewer than `rows` behind a [`LoginFilter`]).
+    pub accounts: u64,
+    /// Distinct normalised logins in the index.
+    pub groups: u64,
+    /// Bytes of the index (its file, or its regions in memory).
+    pub index_bytes: u64,
+    /// Bytes written to spill files.
+    pub spilled: u64,
+    /// The customers' digest (all rows read, filtered or not).
+    pub digest: Digest,
+    /// Seconds reading and checking the rows (pass 1, the duplicate check included).
+    pub read_seconds: f64,
+    /// Seconds sorting and writing the index (pass 2).
+    pub write_seconds: f64,
 }
 
-/// One account added: its login hash and where its fields are.
-struct Row {
-    hash: u64,
-    /// Which heap holds this row's bytes.
-    heap: u32,
-    norm: (u64, u32),
-    id: Span,
-    login: Span,
-    data: Span,
-    scheme: u8,
+/// A set of login hashes: the logins a dump names. Rows whose login is not in it
+/// are read and checked but not indexed.
+pub struct LoginFilter {
+    bloom: Vec<u64>,
+    set: hashbrown::HashSet<u64, foldhash::fast::FixedState>,
 }
 
-impl Row {
-    /// Total length of the id, login and stored hash.
-    fn fields_len(&self) -> usize {
-        self.id.len as usize + self.login.len as usize + self.data.len as usize
+impl LoginFilter {
+    /// The filter holding these login hashes ([`login::hash_login`]).
+    pub fn new(hashes: impl IntoIterator<Item = u64>) -> LoginFilter {
+        let set: hashbrown::HashSet<u64, _> = hashes.into_iter().collect();
+        let mut bloom = vec![0u64; bloom_words(set.len() as u64)];
+        for &h in &set {
+            let w = bloom_word(h, bloom.len());
+            bloom[w] |= bloom_mask(h);
+        }
+        LoginFilter { bloom, set }
+    }
+
+    /// Number of distinct logins.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// Whether `hash` is one of the logins.
+    #[inline]
+    pub fn contains(&self, hash: u64) -> bool {
+        let m = bloom_mask(hash);
+        self.bloom[bloom_word(hash, self.bloom.len())] & m == m && self.set.contains(&hash)
     }
 }
 
-/// Collects accounts, then lays out the index.
-///
-/// Fields live in heaps: [`IndexBuilder::add`] appends to the last one, and
-/// [`IndexBuilder::append`] takes over another builder's heaps as they are, so
-/// builders filled in parallel join without copying their bytes.
+/// Bytes of a pair: login hash and entry key.
+const PAIR: usize = 16;
+
+/// An entry's place before the ranges' offsets are known: its range, and its
+/// offset within the range's records.
+fn entry_key(range: usize, local: usize) -> u64 {
+    (range as u64) << 40 | local as u64
+}
+
+/// Totals of pass 1, gathered from the workers.
+#[derive(Default)]
+struct Totals {
+    digest: Digest,
+    kept: u64,
+    error: Option<io::Error>,
+}
+
+/// The records region being written: each range's entries handed over in range
+/// order, whichever worker finishes first. A worker that runs far ahead waits, so
+/// at most a few ranges' buffers are held.
+struct Records {
+    state: Mutex<RecordsState>,
+    moved: Condvar,
+    /// Ranges a worker may run ahead of the next one to write.
+    window: usize,
+}
+
+struct RecordsState {
+    out: RegionOut,
+    next: usize,
+    pending: BTreeMap<usize, Vec<u8>>,
+    /// Offset of each range's first entry.
+    bases: Vec<u64>,
+    error: Option<io::Error>,
+}
+
+impl Records {
+    /// Hands over range `range`'s entries; returns a buffer to reuse (the same one,
+    /// emptied, if it could be written at once).
+    fn commit(&self, range: usize, bytes: Vec<u8>) -> Vec<u8> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        while range > st.next + self.window {
+            st = self.moved.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+        st.pending.insert(range, bytes);
+        let mut reuse = Vec::new();
+        loop {
+            let next = st.next;
+            let Some(mut b) = st.pending.remove(&next) else {
+                break;
+            };
+            let base = st.out.len();
+            st.bases.push(base);
+            if let Err(e) = st.out.put(&b) {
+                st.error.get_or_insert(e);
+            }
+            st.next += 1;
+            b.clear();
+            reuse = b;
+        }
+        if st.next > range {
+            self.moved.notify_all();
+        }
+        reuse
+    }
+}
+
+/// Pass 1 of one worker: rows validated, counted, written, and paired.
+struct RowBuilder<'b> {
+    records: &'b Records,
+    pairs: Writer<'b>,
+    ids: IdWriter<'b>,
+    shift: u32,
+    filter: Option<&'b LoginFilter>,
+    /// The current range's entries.
+    buf: Vec<u8>,
+    data: Vec<u8>,
+    scratch: Vec<u8>,
+    digest: Digest,
+    kept: u64,
+    totals: &'b Mutex<Totals>,
+}
+
+impl RowSink for RowBuilder<'_> {
+    fn row(&mut self, row: RawRow<'_>) -> Result<(), RowError> {
+        let c = validate(&row, &mut self.data)?;
+        self.digest.add(&c);
+        self.ids.add(c.id.as_bytes(), row.key);
+        let hash = login::hash_login(c.login.as_bytes(), &mut self.scratch);
+        if self.filter.is_some_and(|f| !f.contains(hash)) {
+            return Ok(());
+        }
+        self.kept += 1;
+        let key = entry_key(range_of(row.key), self.buf.len());
+        put_entry(
+            &mut self.buf,
+            c.scheme as u8,
+            c.id.as_bytes(),
+            c.login.as_bytes(),
+            c.data,
+        );
+        let p = if self.shift == 64 {
+            0
+        } else {
+            (hash >> self.shift) as usize
+        };
+        self.pairs.push_with(p, |b| {
+            b.extend_from_slice(&hash.to_le_bytes());
+            b.extend_from_slice(&key.to_le_bytes());
+        });
+        Ok(())
+    }
+
+    fn end_range(&mut self, range: usize) {
+        let bytes = std::mem::take(&mut self.buf);
+        let capacity = bytes.capacity();
+        self.buf = self.records.commit(range, bytes);
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(capacity);
+        }
+    }
+
+    fn finish(self: Box<Self>) {
+        let this = *self;
+        let mut t = this.totals.lock().unwrap_or_else(|p| p.into_inner());
+        t.digest.merge(this.digest);
+        t.kept += this.kept;
+        for r in [this.pairs.finish(), this.ids.finish()] {
+            if let Err(e) = r {
+                t.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// Builds an index from `source` into `target`, in the memory `opts` allows. With a
+/// `filter`, only the rows whose login it holds are indexed; every row is still
+/// validated, checked for a duplicate id, and counted in the digest.
+pub fn build(
+    source: &dyn CustomerSource,
+    opts: &BuildOptions,
+    filter: Option<&LoginFilter>,
+    target: Target<'_>,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<(CustomerIndex, BuildReport), BuildError> {
+    let started = std::time::Instant::now();
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| BuildError::Io { path, source }
+    };
+    let budget = opts.memory.max(1 << 20);
+    let size = source.size_hint().unwrap_or(1 << 30);
+    // A customers row is rarely under 40 bytes.
+    let rows_estimate = size / 40;
+    let threads = rayon::current_num_threads().max(1);
+    // Pairs in partitions of at most a third of the budget each: pass 2 holds one
+    // and sorts it. Behind a filter few rows are kept.
+    let pairs_estimate = if filter.is_some() {
+        0
+    } else {
+        rows_estimate * PAIR as u64
+    };
+    let n = partitions_for(pairs_estimate, budget as u64 / 3, 4096);
+    let parts = Partitions::new(n, budget / 2, &opts.tmp_dir);
+    let ids = IdCheck::new(rows_estimate, (budget / 8).min(64 << 20), &opts.tmp_dir);
+    let block = (budget / (8 * threads * n)).clamp(16 << 10, 4 << 20) / PAIR * PAIR;
+    let shift = 64 - n.trailing_zeros();
+    let mut out = Out::new(target, opts, if filter.is_some() { 0 } else { size })?;
+    let records = Records {
+        state: Mutex::new(RecordsState {
+            out: std::mem::replace(&mut out.records, RegionOut::Bytes(Vec::new())),
+            next: 0,
+            pending: BTreeMap::new(),
+            bases: Vec::new(),
+            error: None,
+        }),
+        moved: Condvar::new(),
+        window: 4 * threads,
+    };
+    let totals = Mutex::new(Totals::default());
+    let make = || -> Box<dyn RowSink + '_> {
+        Box::new(RowBuilder {
+            records: &records,
+            pairs: Writer::new(&parts, block),
+            ids: ids.writer(),
+            shift,
+            filter,
+            buf: Vec::with_capacity(1 << 16),
+            data: Vec::with_capacity(256),
+            scratch: Vec::new(),
+            digest: Digest::default(),
+            kept: 0,
+            totals: &totals,
+        })
+    };
+    let lines = source.read(&make, cancelled)?;
+    let totals = totals.into_inner().unwrap_or_else(|p| p.into_inner());
+    let records = records
+        .state
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = totals.error {
+        return Err(io_err(&opts.tmp_dir)(e));
+    }
+    if let Some(e) = records.error {
+        return Err(io_err(&out.path)(e));
+    }
+    out.records = records.out;
+    if out.records.len() > MAX_RECORDS {
+        return Err(BuildError::TooLarge);
+    }
+    if cancelled() {
+        return Err(CustomersError::Interrupted.into());
+    }
+    if let Some((first, again)) = ids.first_duplicate().map_err(io_err(&opts.tmp_dir))? {
+        return Err(CustomersError::Row {
+            path: source.name().to_path_buf(),
+            line: lines.line(again),
+            error: RowError::DuplicateAccount(lines.line(first)),
+        }
+        .into());
+    }
+    let read = started.elapsed().as_secs_f64();
+    // Pass 2.
+    out.start_tables(totals.kept).map_err(io_err(&out.path))?;
+    let limit = budget / 3;
+    for p in 0..parts.len() {
+        if cancelled() {
+            return Err(CustomersError::Interrupted.into());
+        }
+        let blocks = parts.take(p).map_err(io_err(&opts.tmp_dir))?;
+        sweep_partition(blocks, 64 - shift, limit, opts, &records.bases, &mut out)?;
+    }
+    let spilled = parts.spilled() + ids.spilled();
+    let (index, index_bytes) = out.finish(totals.digest)?;
+    let report = BuildReport {
+        rows: totals.digest.rows,
+        accounts: index.header().accounts,
+        groups: index.header().groups,
+        index_bytes,
+        spilled,
+        digest: totals.digest,
+        read_seconds: read,
+        write_seconds: started.elapsed().as_secs_f64() - read,
+    };
+    Ok((index, report))
+}
+
+/// The (hash, entry offset) pairs of `blocks`, entry keys turned into offsets.
+fn pairs_of<'b>(blocks: &'b [Vec<u8>], bases: &'b [u64]) -> impl Iterator<Item = (u64, u64)> + 'b {
+    blocks.iter().flat_map(move |b| {
+        b.chunks_exact(PAIR).map(move |p| {
+            let hash = u64::from_le_bytes(p[..8].try_into().unwrap());
+            let key = u64::from_le_bytes(p[8..].try_into().unwrap());
+            let base = bases.get((key >> 40) as usize).copied().unwrap_or(0);
+            (hash, base + (key & ((1 << 40) - 1)))
+        })
+    })
+}
+
+/// Sorts and sweeps the pairs of one partition (whose hashes share their top
+/// `bits` bits) into the tables; a partition over `limit` bytes is split again
+/// first.
+fn sweep_partition(
+    blocks: Vec<Vec<u8>>,
+    bits: u32,
+    limit: usize,
+    opts: &BuildOptions,
+    bases: &[u64],
+    out: &mut Out,
+) -> Result<(), BuildError> {
+    let io_err = |source| BuildError::Io {
+        path: opts.tmp_dir.clone(),
+        source,
+    };
+    let bytes: usize = blocks.iter().map(Vec::len).sum();
+    if bytes > limit && bits + 4 <= 60 {
+        // Split by the next four bits of the hash, through partitions of their own
+        // (which may spill), and sweep each in order.
+        let sub = Partitions::new(16, limit, &opts.tmp_dir);
+        {
+            let mut w = Writer::new(&sub, 1 << 16);
+            for b in &blocks {
+                for pair in b.chunks_exact(PAIR) {
+                    let hash = u64::from_le_bytes(pair[..8].try_into().unwrap());
+                    w.push((hash >> (60 - bits)) as usize & 15, pair);
+                }
+            }
+            w.finish().map_err(io_err)?;
+        }
+        drop(blocks);
+        for p in 0..16 {
+            let blocks = sub.take(p).map_err(io_err)?;
+            sweep_partition(blocks, bits + 4, limit, opts, bases, out)?;
+        }
+        return Ok(());
+    }
+    // By hash (within a partition the top bits are all equal), then the accounts of
+    // one hash in file order; entry keys turned into offsets on the way.
+    let n = blocks.iter().map(|b| b.len() / PAIR).sum();
+    let pairs = crate::sort::sorted_by_hash(
+        n,
+        || pairs_of(&blocks, bases),
+        bits,
+        |p| p.0,
+        |a, b| a.cmp(b),
+    );
+    drop(blocks);
+    let mut scratch = (Vec::new(), Vec::new());
+    for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+        out.accounts(run, &mut scratch)?;
+    }
+    Ok(())
+}
+
+/// One region of the index being written: in memory, or through a buffer to a
+/// file while its pieces' checksums are computed.
+enum RegionOut {
+    Bytes(Vec<u8>),
+    Words(Vec<u64>),
+    File {
+        w: Box<BufWriter<File>>,
+        hasher: Box<PieceHasher>,
+        len: u64,
+    },
+}
+
+impl RegionOut {
+    fn file(f: File) -> RegionOut {
+        RegionOut::File {
+            w: Box::new(BufWriter::with_capacity(1 << 20, f)),
+            hasher: Box::default(),
+            len: 0,
+        }
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            RegionOut::Bytes(v) => v.len() as u64,
+            RegionOut::Words(v) => v.len() as u64 * 8,
+            RegionOut::File { len, .. } => *len,
+        }
+    }
+
+    fn put(&mut self, b: &[u8]) -> io::Result<()> {
+        match self {
+            RegionOut::Bytes(v) => {
+                v.extend_from_slice(b);
+                Ok(())
+            }
+            RegionOut::Words(_) => Err(io::Error::other("bytes written to a word region")),
+            RegionOut::File { w, hasher, len } => {
+                hasher.update(b);
+                *len += b.len() as u64;
+                w.write_all(b)
+            }
+        }
+    }
+
+    fn put_words(&mut self, words: &[u64]) -> io::Result<()> {
+        match self {
+            RegionOut::Words(v) => {
+                v.extend_from_slice(words);
+                Ok(())
+            }
+            _ => self.put(bytemuck::cast_slice(words)),
+        }
+    }
+
+    /// `n` zero words.
+    fn zeros(&mut self, mut n: usize) -> io::Result<()> {
+        if let RegionOut::Words(v) = self {
+            v.resize(v.len() + n, 0);
+            return Ok(());
+        }
+        const Z: [u64; 512] = [0; 512];
+        while n > 0 {
+            let k = n.min(Z.len());
+            self.put_words(&Z[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+
+    /// The registered login of the entry at `off` (already written).
+    fn login_at<'s>(&'s mut self, off: u64, buf: &'s mut Vec<u8>) -> io::Result<&'s [u8]> {
+        match self {
+            RegionOut::Bytes(v) => entry_at(v, off as usize)
+                .map(|e| e.login)
+                .ok_or_else(|| io::Error::other("an entry out of bounds")),
+            RegionOut::Words(_) => Err(io::Error::other("no entries in a word region")),
+            RegionOut::File { w, .. } => {
+                use std::os::unix::fs::FileExt;
+                w.flush()?;
+                // An entry is at most 1 + 3 * 3 + 3 * MAX_FIELD bytes.
+                let mut want = 512;
+                loop {
+                    buf.resize(want, 0);
+                    let n = w.get_ref().read_at(buf, HEADER_LEN as u64 + off)?;
+                    buf.truncate(n);
+                    if let Some(e) = entry_at(buf, 0) {
+                        let (start, len) = (e.end - e.data.len() - e.login.len(), e.login.len());
+                        return Ok(&buf[start..start + len]);
+                    }
+                    if n < want {
+                        return Err(io::Error::other("an entry out of bounds"));
+                    }
+                    want *= 4;
+                }
+            }
+        }
+    }
+}
+
+/// The index being written: the records (filled by pass 1), then the slot table
+/// and the Bloom filter, front to back.
+struct Out {
+    target: TargetOut,
+    records: RegionOut,
+    slots: RegionOut,
+    bloom: RegionOut,
+    /// Home slots and Bloom words, fixed by the number of accounts.
+    homes: usize,
+    words: usize,
+    /// Slots written so far (the next free one).
+    slots_written: usize,
+    /// The Bloom word being filled, and its bits.
+    word: usize,
+    bits: u64,
+    accounts: u64,
+    groups: u64,
+    path: PathBuf,
+}
+
+/// Where a finished index goes.
+enum TargetOut {
+    Memory,
+    File(crate::atomic::StagedFile),
+    TempFile(File),
+}
+
+impl Out {
+    fn new(
+        target: Target<'_>,
+        opts: &BuildOptions,
+        records_estimate: u64,
+    ) -> Result<Out, BuildError> {
+        let tmp = |path: &Path| {
+            tempfile::tempfile_in(path).map_err(|source| BuildError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let (target, records, slots, bloom, path) = match target {
+            Target::Memory => (
+                TargetOut::Memory,
+                RegionOut::Bytes(crate::mem::with_capacity(records_estimate as usize)),
+                RegionOut::Words(Vec::new()),
+                RegionOut::Words(Vec::new()),
+                PathBuf::from("<memory>"),
+            ),
+            Target::File(path) => {
+                let io = |source| BuildError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                };
+                let mut staged = crate::atomic::StagedFile::create(path).map_err(io)?;
+                let f = staged.file();
+                f.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
+                let records = RegionOut::file(f.try_clone().map_err(io)?);
+                (
+                    TargetOut::File(staged),
+                    records,
+                    RegionOut::file(tmp(&opts.tmp_dir)?),
+                    RegionOut::file(tmp(&opts.tmp_dir)?),
+                    path.to_path_buf(),
+                )
+            }
+            Target::TempFile => {
+                let mut f = tmp(&opts.tmp_dir)?;
+                let io = |source| BuildError::Io {
+                    path: opts.tmp_dir.clone(),
+                    source,
+                };
+                f.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
+                let records = RegionOut::file(f.try_clone().map_err(io)?);
+                (
+                    TargetOut::TempFile(f),
+                    records,
+                    RegionOut::file(tmp(&opts.tmp_dir)?),
+                    RegionOut::file(tmp(&opts.tmp_dir)?),
+                    opts.tmp_dir.join("<temporary index>"),
+                )
+            }
+        };
+        Ok(Out {
+            target,
+            records,
+            slots,
+            bloom,
+            homes: 0,
+            words: 0,
+            slots_written: 0,
+            word: 0,
+            bits: 0,
+            accounts: 0,
+            groups: 0,
+            path,
+        })
+    }
+
+    fn io(&self) -> impl Fn(io::Error) -> BuildError + '_ {
+        |source| BuildError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Sizes the tables for `accounts` accounts.
+    fn start_tables(&mut self, accounts: u64) -> io::Result<()> {
+        self.homes = home_slots(accounts);
+        self.words = bloom_words(accounts);
+        if let RegionOut::Words(v) = &mut self.slots {
+            *v = crate::mem::with_capacity(self.homes + 64);
+        }
+        if let RegionOut::Words(v) = &mut self.bloom {
+            *v = crate::mem::with_capacity(self.words);
+        }
+        Ok(())
+    }
+
+    /// Writes the slots and Bloom bits of the accounts of one login hash, `(hash,
+    /// entry offset)` in file order. Hashes come in increasing order.
+    fn accounts(
+        &mut self,
+        run: &[(u64, u64)],
+        scratch: &mut (Vec<u8>, Vec<u8>),
+    ) -> Result<(), BuildError> {
+        let hash = run[0].0;
+        // The slots: the first free ones at or after the home.
+        let home = fastrange(hash, self.homes);
+        let at = home.max(self.slots_written);
+        self.slots
+            .zeros(at - self.slots_written)
+            .map_err(self.io())?;
+        for &(_, off) in run {
+            self.slots
+                .put_words(&[fingerprint(hash) << OFF_BITS | (off + 1)])
+                .map_err(self.io())?;
+        }
+        self.slots_written = at + run.len();
+        // The Bloom bits.
+        let word = bloom_word(hash, self.words);
+        if word != self.word {
+            self.flush_word(word).map_err(self.io())?;
+        }
+        self.bits |= bloom_mask(hash);
+        self.accounts += run.len() as u64;
+        // Distinct logins: one, unless logins that share this hash differ (rare:
+        // the same login's accounts usually; a collision or the hash's case fold
+        // otherwise).
+        self.groups += 1;
+        if run.len() > 1 {
+            let mut norms: Vec<Vec<u8>> = Vec::with_capacity(run.len());
+            for &(_, off) in run {
+                let (buf, norm) = (&mut scratch.0, &mut scratch.1);
+                let login = self
+                    .records
+                    .login_at(off, buf)
+                    .map_err(|source| BuildError::Io {
+                        path: self.path.clone(),
+                        source,
+                    })?;
+                norms.push(login::normalize(login, norm).to_vec());
+            }
+            norms.sort_unstable();
+            norms.dedup();
+            self.groups += norms.len() as u64 - 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the Bloom word being filled, and zeros up to `next`.
+    fn flush_word(&mut self, next: usize) -> io::Result<()> {
+        self.bloom.put_words(&[self.bits])?;
+        self.bloom.zeros(next - self.word - 1)?;
+        self.word = next;
+        self.bits = 0;
+        Ok(())
+    }
+
+    /// Ends the tables, writes the file (if any) and returns the index and its size.
+    fn finish(mut self, digest: Digest) -> Result<(CustomerIndex, u64), BuildError> {
+        // The Bloom filter's last words, and the slot table's: the homes, the last
+        // homes' overflow, and one empty slot to end every probe chain.
+        self.flush_word(self.words).map_err(self.io())?;
+        let slots = self.slots_written.max(self.homes) + 1;
+        self.slots
+            .zeros(slots - self.slots_written)
+            .map_err(self.io())?;
+        let mut header = Header {
+            accounts: self.accounts,
+            groups: self.groups,
+            records: self.records.len(),
+            slots: slots as u64,
+            homes: self.homes as u64,
+            bloom: self.words as u64,
+            piece: file::piece_size(),
+            digest: digest.sum,
+            table_sum: 0,
+        };
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| BuildError::Io { path, source }
+        };
+        match self.target {
+            TargetOut::Memory => {
+                let (RegionOut::Bytes(records), RegionOut::Words(slots), RegionOut::Words(bloom)) =
+                    (self.records, self.slots, self.bloom)
+                else {
+                    unreachable!("a memory target writes its regions to memory");
+                };
+                let bytes = records.len() + 8 * (slots.len() + bloom.len());
+                let index = CustomerIndex::owned(records, slots, bloom, header);
+                Ok((index, (HEADER_LEN + bytes) as u64))
+            }
+            TargetOut::File(mut staged) => {
+                let path = self.path.clone();
+                let f = staged.file();
+                finish_file(f, self.records, self.slots, self.bloom, &mut header)
+                    .map_err(io(&path))?;
+                let len = f.metadata().map_err(io(&path))?.len();
+                staged.commit().map_err(io(&path))?;
+                Ok((file::open(&path)?, len))
+            }
+            TargetOut::TempFile(mut f) => {
+                let path = self.path.clone();
+                finish_file(&mut f, self.records, self.slots, self.bloom, &mut header)
+                    .map_err(io(&path))?;
+                let len = f.metadata().map_err(io(&path))?.len();
+                let mapped = MappedIndex::from_file(&f, &path)?;
+                Ok((CustomerIndex::from_mapped(mapped), len))
+            }
+        }
+    }
+}
+
+/// Completes an index file whose records were written after its header: pads the
+/// records, appends the slot table and Bloom filter from their temporary files, the
+/// piece table, then the header.
+fn finish_file(
+    f: &mut File,
+    records: RegionOut,
+    slots: RegionOut,
+    bloom: RegionOut,
+    header: &mut Header,
+) -> io::Result<()> {
+    let mut table = Vec::new();
+    let mut tail = |region: RegionOut| -> io::Result<File> {
+        let RegionOut::File { w, hasher, .. } = region else {
+            return Err(io::Error::other(
+                "a file target writes its regions to files",
+            ));
+        };
+        table.extend((*hasher).finish());
+        (*w).into_inner().map_err(|e| e.into_error())
+    };
+    // The records went to this very file (through their own handle): flushed.
+    tail(records)?;
+    let slots = tail(slots)?;
+    let bloom = tail(bloom)?;
+    f.seek(SeekFrom::End(0))?;
+    let end = f.stream_position()?;
+    f.write_all(&[0u8; 8][..(end.next_multiple_of(8) - end) as usize])?;
+    for mut part in [slots, bloom] {
+        part.seek(SeekFrom::Start(0))?;
+        io::copy(&mut part, f)?;
+    }
+    let table: Vec<u8> = table.iter().flat_map(|t| t.to_le_bytes()).collect();
+    f.write_all(&table)?;
+    header.table_sum = xxhash_rust::xxh3::xxh3_64(&table);
+    f.seek(SeekFrom::Start(0))?;
+    f.write_all(&header.encode())?;
+    f.flush()?;
+    f.seek(SeekFrom::End(0))?;
+    Ok(())
+}
+
+/// A customer source over rows held in memory (for [`IndexBuilder`]).
+struct RowsInMemory<'r> {
+    rows: &'r [[String; 3]],
+}
+
+impl CustomerSource for RowsInMemory<'_> {
+    fn name(&self) -> &Path {
+        Path::new("<memory>")
+    }
+
+    fn size_hint(&self) -> Option<u64> {
+        Some(
+            self.rows
+                .iter()
+                .map(|r| (r.iter().map(String::len).sum::<usize>() + 3) as u64)
+                .sum(),
+        )
+    }
+
+    fn read(
+        &self,
+        make: &crate::customers::SinkFactory<'_>,
+        _cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> Result<crate::customers::LineMap, CustomersError> {
+        // The rows go through the same sink as a file's, keyed by position.
+        let mut sink = make();
+        for (i, row) in self.rows.iter().enumerate() {
+            let raw = RawRow {
+                key: i as u64 + 1,
+                cells: [0, 1, 2].map(|c| Some(row[c].as_bytes())),
+            };
+            if let Err(error) = sink.row(raw) {
+                sink.end_range(0);
+                sink.finish();
+                return Err(CustomersError::Row {
+                    path: self.name().to_path_buf(),
+                    line: i as u64 + 1,
+                    error,
+                });
+            }
+        }
+        sink.end_range(0);
+        sink.finish();
+        Ok(crate::customers::LineMap::identity())
+    }
+}
+
+/// Builds a small index from accounts added one by one, in memory (tests,
+/// benchmarks, examples): the same index a customers file with these rows gives.
+#[derive(Default)]
 pub struct IndexBuilder {
-    heaps: Vec<Vec<u8>>,
-    rows: Vec<Row>,
-    norm: Vec<u8>,
-}
-
-impl Default for IndexBuilder {
-    fn default() -> Self {
-        IndexBuilder::with_capacity(0, 0)
-    }
+    rows: Vec<[String; 3]>,
 }
 
 impl IndexBuilder {
@@ -70,239 +927,39 @@ impl IndexBuilder {
         IndexBuilder::default()
     }
 
-    /// An empty builder with room for `rows` accounts and `heap` bytes of fields.
-    pub fn with_capacity(rows: usize, heap: usize) -> IndexBuilder {
-        IndexBuilder {
-            heaps: vec![Vec::with_capacity(heap)],
-            rows: Vec::with_capacity(rows),
-            norm: Vec::new(),
-        }
+    /// Adds one account: its `account_id`, `login` and `password_hash` cells, as a
+    /// customers file would hold them (checked when the index is built).
+    pub fn add(&mut self, id: &str, login: &str, password_hash: &str) {
+        self.rows
+            .push([id.to_string(), login.to_string(), password_hash.to_string()]);
     }
 
-    /// The heap `add` writes to.
-    fn heap(&mut self) -> &mut Vec<u8> {
-        self.heaps.last_mut().expect("a builder always has a heap")
-    }
-
-    fn push_field(&mut self, b: &[u8]) -> Result<Span, BuildError> {
-        let len = u16::try_from(b.len()).map_err(|_| BuildError::FieldTooLong)?;
-        let heap = self.heap();
-        let off = heap.len() as u64;
-        heap.extend_from_slice(b);
-        Ok(Span { off, len })
-    }
-
-    /// The bytes of a row's field.
-    fn field(&self, row: &Row, s: Span) -> &[u8] {
-        &self.heaps[row.heap as usize][s.off as usize..s.off as usize + s.len as usize]
-    }
-
-    /// A row's normalised login.
-    fn norm(&self, row: &Row) -> &[u8] {
-        let (off, len) = (row.norm.0 as usize, row.norm.1 as usize);
-        &self.heaps[row.heap as usize][off..off + len]
-    }
-
-    /// Adds one account. Uniqueness of `id` is the caller's business
-    /// ([`IndexBuilder::find_duplicate_id`]).
-    pub fn add(&mut self, id: &str, login: &str, hash: &StoredHash) -> Result<(), BuildError> {
-        let mut norm = std::mem::take(&mut self.norm);
-        login::normalize(login.as_bytes(), &mut norm);
-        let heap = (self.heaps.len() - 1) as u32;
-        let row = Row {
-            hash: login::hash_normalized(&norm),
-            heap,
-            norm: (self.heap().len() as u64, norm.len() as u32),
-            id: Span { off: 0, len: 0 },
-            login: Span { off: 0, len: 0 },
-            data: Span { off: 0, len: 0 },
-            scheme: hash.scheme as u8,
-        };
-        self.heap().extend_from_slice(&norm);
-        self.norm = norm;
-        let row = Row {
-            id: self.push_field(id.as_bytes())?,
-            login: self.push_field(login.as_bytes())?,
-            data: self.push_field(&hash.data)?,
-            ..row
-        };
-        self.rows.push(row);
-        Ok(())
-    }
-
-    /// Number of accounts added so far.
+    /// Number of accounts added.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
-    /// Moves every account of `other` after this builder's own (for builders filled
-    /// in parallel and joined in order). Its heaps are taken over, not copied.
-    pub fn append(&mut self, other: IndexBuilder) {
-        let shift = self.heaps.len() as u32;
-        self.heaps.extend(other.heaps);
-        // Later `add`s write to a heap of their own.
-        self.heaps.push(Vec::new());
-        self.rows.extend(other.rows.into_iter().map(|mut r| {
-            r.heap += shift;
-            r
-        }));
-    }
-
-    /// Whether no account was added.
+    /// Whether none was added.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
-    /// The first repeated account id, as `(earlier row, later row)` in the order
-    /// accounts were added (the smallest later row if there are several).
-    pub fn find_duplicate_id(&self) -> Option<(usize, usize)> {
-        let id = |row: usize| {
-            let r = &self.rows[row];
-            self.field(r, r.id)
+    /// The index, in memory.
+    pub fn build(self) -> Result<CustomerIndex, BuildError> {
+        let opts = BuildOptions {
+            memory: 64 << 20,
+            tmp_dir: std::env::temp_dir(),
         };
-        let mut keyed: Vec<(u64, u32)> = (0..self.rows.len())
-            .map(|row| (xxhash_rust::xxh3::xxh3_64(id(row)), row as u32))
-            .collect();
-        keyed.par_sort_unstable();
-        let mut best: Option<(usize, usize)> = None;
-        for run in keyed.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-            for (i, &(_, later)) in run.iter().enumerate().skip(1) {
-                let later = later as usize;
-                let earlier = run[..i].iter().find(|(_, r)| id(*r as usize) == id(later));
-                if let Some(&(_, first)) = earlier {
-                    if best.is_none_or(|(_, b)| later < b) {
-                        best = Some((first as usize, later));
-                    }
-                }
-            }
-        }
-        best
+        self.build_with(&opts, None).map(|(i, _)| i)
     }
 
-    /// Bytes the group of `run` (the accounts of one login) takes in `records`.
-    fn group_len(&self, run: &[&Row]) -> usize {
-        GROUP_HEADER
-            + run
-                .iter()
-                .map(|r| entry_size(r.fields_len()))
-                .sum::<usize>()
-    }
-
-    /// Writes the groups `runs` as records into `out`, which is exactly their size.
-    fn lay_out(&self, runs: &[&[&Row]], out: &mut [u8]) {
-        let mut at = 0;
-        let mut put = |b: &[u8]| {
-            out[at..at + b.len()].copy_from_slice(b);
-            at += b.len();
-        };
-        // Rows come in hash order, so each one's struct and heap bytes are a cache
-        // miss: prefetch the struct a while ahead, then its bytes.
-        for (k, run) in runs.iter().enumerate() {
-            if let Some(ahead) = runs.get(k + 16) {
-                prefetch(ahead[0]);
-            }
-            if let Some(ahead) = runs.get(k + 8) {
-                let bytes = self.norm(ahead[0]);
-                prefetch(bytes);
-                if let Some(next_line) = bytes.get(64..) {
-                    prefetch(next_line);
-                }
-            }
-            put(&run[0].hash.to_le_bytes());
-            put(&(run.len() as u32).to_le_bytes());
-            put(&0u32.to_le_bytes());
-            for r in run.iter() {
-                put(&[r.scheme, 0]);
-                for s in [r.id, r.login, r.data] {
-                    put(&s.len.to_le_bytes());
-                }
-                for s in [r.id, r.login, r.data] {
-                    put(self.field(r, s));
-                }
-                let fields = r.fields_len();
-                put(&[0; 8][..entry_size(fields) - ENTRY_HEADER - fields]);
-            }
-        }
-        debug_assert_eq!(at, out.len());
-    }
-
-    /// Lays out groups and the hash table. Deterministic: the same accounts in the
-    /// same order give the same bytes.
-    pub fn build(mut self) -> Result<CustomerIndex, BuildError> {
-        let rows = std::mem::take(&mut self.rows);
-        let norm_of = |r: &Row| self.norm(r);
-        // Group accounts by login: sort compact (hash, row) keys, then order the rare
-        // runs of one hash by normalised login; ties keep file order.
-        let mut order: Vec<(u64, u32)> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.hash, i as u32))
-            .collect();
-        order.par_sort_unstable();
-        for run in order
-            .chunk_by_mut(|a, b| a.0 == b.0)
-            .filter(|r| r.len() > 1)
-        {
-            run.sort_by(|a, b| {
-                norm_of(&rows[a.1 as usize])
-                    .cmp(norm_of(&rows[b.1 as usize]))
-                    .then(a.1.cmp(&b.1))
-            });
-        }
-        let rows: Vec<&Row> = order.iter().map(|&(_, i)| &rows[i as usize]).collect();
-        let runs: Vec<&[&Row]> = rows
-            .chunk_by(|a, b| a.hash == b.hash && norm_of(a) == norm_of(b))
-            .collect();
-        // Every group's offset first, then the groups laid out in parallel pieces
-        // straight into their place (each reads its accounts' fields from the heaps,
-        // in hash order: random access that parallelism hides).
-        let mut groups: Vec<(u64, u64)> = Vec::with_capacity(runs.len()); // (hash, offset)
-        let mut total = 0usize;
-        for run in &runs {
-            groups.push((run[0].hash, total as u64));
-            total += self.group_len(run);
-        }
-        if (total as u64) / 8 + 1 > OFF_MASK {
-            return Err(BuildError::TooLarge);
-        }
-        let mut records = HugeBuf::zeroed(total).map_err(|_| BuildError::TooLarge)?;
-        let piece = runs
-            .len()
-            .div_ceil(4 * rayon::current_num_threads())
-            .max(4096);
-        let mut outs: Vec<(&[&[&Row]], &mut [u8])> = Vec::new();
-        let mut rest = records.bytes_mut();
-        for (i, part) in runs.chunks(piece).enumerate() {
-            let end = groups.get((i + 1) * piece).map_or(total, |g| g.1 as usize);
-            let start = groups[i * piece].1 as usize;
-            let (here, tail) = rest.split_at_mut(end - start);
-            outs.push((part, here));
-            rest = tail;
-        }
-        outs.into_par_iter()
-            .for_each(|(part, out)| self.lay_out(part, out));
-        let mut bloom = vec![0u64; bloom_words(groups.len())];
-        for &(hash, _) in &groups {
-            let (word, mask) = bloom_key(hash, bloom.len());
-            bloom[word] |= mask;
-        }
-        let cap = (groups.len() * 5 / 4 + 1).next_power_of_two().max(16);
-        let mask = cap - 1;
-        let mut table = HugeBuf::zeroed(cap * 8).map_err(|_| BuildError::TooLarge)?;
-        let slots = table.words_mut();
-        for &(hash, off) in &groups {
-            let mut i = (hash as usize) & mask;
-            while slots[i] != 0 {
-                i = (i + 1) & mask;
-            }
-            slots[i] = (hash >> OFF_BITS) << OFF_BITS | (off / 8 + 1);
-        }
-        Ok(CustomerIndex::owned(
-            table,
-            bloom,
-            records,
-            rows.len() as u64,
-            groups.len() as u64,
-        ))
+    /// The index, in memory, built with `opts` (and `filter`).
+    pub fn build_with(
+        self,
+        opts: &BuildOptions,
+        filter: Option<&LoginFilter>,
+    ) -> Result<(CustomerIndex, BuildReport), BuildError> {
+        let source = RowsInMemory { rows: &self.rows };
+        build(&source, opts, filter, Target::Memory, &|| false)
     }
 }

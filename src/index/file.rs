@@ -1,36 +1,42 @@
 //! The on-disk customer index (`.lmx`): write it once, memory-map it every night.
 //!
-//! Owns the file format and its validation. The body is the four arrays of
-//! [`crate::index`] byte for byte (little-endian, each section 8-byte aligned), so
-//! opening a file is a map plus a header check, whatever its size: no parsing, no
-//! plaintext.
+//! Owns the file format and its validation. The body is the three regions of
+//! [`crate::index`] byte for byte (little-endian; slots and Bloom words 8-byte
+//! aligned), so opening a file is a map plus a header check, whatever its size: no
+//! parsing, no plaintext.
 //!
 //! ```text
 //! offset  size  field
 //! 0       8     magic "LMXINDEX"
 //! 8       4     format version ([`VERSION`])
-//! 12      4     header length (80)
-//! 16      8     slot count (a power of two)
-//! 24      8     records length in bytes (a multiple of 8)
-//! 32      8     group count (distinct logins)
-//! 40      8     account count
-//! 48      8     Bloom filter words (a power of two)
-//! 56      8     piece size in bytes (a power of two)
-//! 64      8     xxh3-64 of the piece table: the snapshot id
-//! 72      8     xxh3-64 of bytes 0..72
-//! 80      ...   body: slots (u64 each) | Bloom words (u64 each) | records
-//! ...     ...   piece table: xxh3-64 of each piece of the body, u64 each
+//! 12      4     header length (128)
+//! 16      8     accounts
+//! 24      8     groups (distinct logins)
+//! 32      8     records length in bytes
+//! 40      8     slots (home slots, then overflow and at least one empty slot)
+//! 48      8     home slots
+//! 56      8     Bloom filter words
+//! 64      8     piece size in bytes (a power of two)
+//! 72      16    customers digest: the wrapping sum of the rows' hashes
+//! 88      8     xxh3-64 of the piece table
+//! 96      24    reserved (zero)
+//! 120     8     xxh3-64 of bytes 0..120
+//! 128     ...   body: records, padded to 8 bytes | slots (u64 each) | Bloom words (u64 each)
+//! ...     ...   piece table: xxh3-64 of each piece of the records, then of the
+//!               slots, then of the Bloom words, u64 each
 //! ```
+//!
+//! The builder writes the regions front to back as it produces them
+//! ([`super::build`]), then the piece table, then the header: a file is complete
+//! only once renamed into place.
 //!
 //! [`MappedIndex::open`] checks the magic, version, header checksum, the piece table
 //! against its checksum, and that the file is exactly as long as the header says (a
 //! truncated file is refused). The body is checked piece by piece, each piece the
-//! first time the run needs it ([`super::pieces`]): the slot table and Bloom filter, which
-//! every dump line probes, in the background while the scan runs; a piece of records
-//! when verification first reads from it. A run that read a piece that
-//! fails its checksum refuses to write results. A nightly scan of a small dump against
-//! a huge index so reads only the filter, the table and the few records it hits,
-//! instead of hashing gigabytes every run. Every lookup is bounds-checked, so even a
+//! first time the run needs it ([`super::pieces`]): the slot table and Bloom filter,
+//! which every dump line probes, in the background while the scan runs; a piece of
+//! records when verification first reads from it. A run that read a piece that fails
+//! its checksum refuses to write results. Every lookup is bounds-checked, so even a
 //! corrupt body cannot crash a scan.
 
 use std::fs::File;
@@ -39,20 +45,22 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 use thiserror::Error;
-use xxhash_rust::xxh3::{xxh3_64, Xxh3};
+use xxhash_rust::xxh3::xxh3_64;
 
-use super::pieces::Pieces;
+use super::pieces::{pieces_in, PieceHasher, Pieces, Region, PIECE};
 use super::{CustomerIndex, IndexView};
+use crate::customers::Digest;
 
 const MAGIC: &[u8; 8] = b"LMXINDEX";
 /// The format version this build reads and writes (2: the Bloom filter; 3: the
 /// word-at-a-time login hash of [`crate::login::hash_normalized`]; 4: per-piece
 /// checksums; 5: the login hash folds case with one OR a word, and the Bloom bits
-/// come from the hash without a remix).
-pub const VERSION: u32 = 5;
-const HEADER_LEN: usize = 80;
-/// Body bytes per checksummed piece in the files this build writes.
-pub const PIECE: usize = 1 << 20;
+/// come from the hash without a remix; 6: records without padding or per-group
+/// hashes, fastrange-sized filter and slot table, records first so the file is
+/// written front to back, and the customers digest as the snapshot id).
+pub const VERSION: u32 = 6;
+/// Bytes of the header.
+pub const HEADER_LEN: usize = 128;
 
 /// Why an index file was refused.
 #[derive(Debug, Error)]
@@ -93,39 +101,108 @@ fn damaged(path: &Path, what: &'static str) -> LmxError {
     }
 }
 
-struct Layout {
-    slots: usize,
-    bloom: usize,
-    records: usize,
-    groups: u64,
-    accounts: u64,
-    piece: usize,
+/// What the header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Accounts (rows) indexed.
+    pub accounts: u64,
+    /// Distinct normalised logins.
+    pub groups: u64,
+    /// Bytes of records.
+    pub records: u64,
+    /// Slots in the table.
+    pub slots: u64,
+    /// Home slots.
+    pub homes: u64,
+    /// Bloom words.
+    pub bloom: u64,
+    /// Bytes per checksummed piece.
+    pub piece: u64,
+    /// The customers digest's sum (its row count is `accounts`).
+    pub digest: u128,
+    /// xxh3-64 of the piece table.
+    pub table_sum: u64,
 }
 
-impl Layout {
-    /// Byte offsets of the Bloom words, the records and the end of the body.
-    fn offsets(&self) -> Option<(usize, usize, usize)> {
-        let bloom = HEADER_LEN.checked_add(self.slots.checked_mul(8)?)?;
-        let records = bloom.checked_add(self.bloom.checked_mul(8)?)?;
-        Some((bloom, records, records.checked_add(self.records)?))
+impl Header {
+    /// The header's bytes.
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut h = [0u8; HEADER_LEN];
+        h[..8].copy_from_slice(MAGIC);
+        h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        h[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+        let words = [
+            self.accounts,
+            self.groups,
+            self.records,
+            self.slots,
+            self.homes,
+            self.bloom,
+            self.piece,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            h[16 + 8 * i..24 + 8 * i].copy_from_slice(&w.to_le_bytes());
+        }
+        h[72..88].copy_from_slice(&self.digest.to_le_bytes());
+        h[88..96].copy_from_slice(&self.table_sum.to_le_bytes());
+        let sum = xxh3_64(&h[..120]);
+        h[120..].copy_from_slice(&sum.to_le_bytes());
+        h
     }
 
-    /// Number of pieces of the body.
-    fn pieces(&self) -> Option<usize> {
-        Some(
-            self.offsets()?
-                .2
-                .checked_sub(HEADER_LEN)?
-                .div_ceil(self.piece),
-        )
+    /// The snapshot id of the customers this index holds.
+    pub fn snapshot(&self) -> u64 {
+        Digest {
+            rows: self.accounts,
+            sum: self.digest,
+        }
+        .snapshot()
     }
+
+    /// The file offsets of the regions and of the piece table, and the file's
+    /// length; `None` if they overflow.
+    pub fn layout(&self) -> Option<Layout> {
+        let records = HEADER_LEN..HEADER_LEN.checked_add(usize::try_from(self.records).ok()?)?;
+        let slots_at = records.end.checked_next_multiple_of(8)?;
+        let slots =
+            slots_at..slots_at.checked_add(usize::try_from(self.slots).ok()?.checked_mul(8)?)?;
+        let bloom = slots.end
+            ..slots
+                .end
+                .checked_add(usize::try_from(self.bloom).ok()?.checked_mul(8)?)?;
+        let piece = usize::try_from(self.piece).ok()?;
+        let pieces = [&records, &slots, &bloom]
+            .iter()
+            .map(|r| pieces_in(r.len(), piece))
+            .sum::<usize>();
+        let table = bloom.end..bloom.end.checked_add(pieces.checked_mul(8)?)?;
+        Some(Layout {
+            records,
+            slots,
+            bloom,
+            table,
+        })
+    }
+}
+
+/// Where the regions of an index file are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Records.
+    pub records: std::ops::Range<usize>,
+    /// The slot table.
+    pub slots: std::ops::Range<usize>,
+    /// The Bloom filter.
+    pub bloom: std::ops::Range<usize>,
+    /// The piece table; its end is the file's length.
+    pub table: std::ops::Range<usize>,
 }
 
 /// A mapped, header-checked index file.
 pub struct MappedIndex {
     map: Mmap,
+    header: Header,
     layout: Layout,
-    root: u64,
     pieces: Pieces,
     path: PathBuf,
 }
@@ -133,16 +210,24 @@ pub struct MappedIndex {
 impl MappedIndex {
     /// Maps `path` and checks its header and length.
     pub fn open(path: &Path) -> Result<MappedIndex, LmxError> {
-        let io_err = |source| LmxError::Io {
+        let file = File::open(path).map_err(|source| LmxError::Io {
             path: path.to_path_buf(),
             source,
-        };
-        let file = File::open(path).map_err(io_err)?;
+        })?;
+        MappedIndex::from_file(&file, path)
+    }
+
+    /// Maps an open index file (`path` names it in errors) and checks its header
+    /// and length.
+    pub fn from_file(file: &File, path: &Path) -> Result<MappedIndex, LmxError> {
         // SAFETY: the index is opened read-only and never written while mapped by us.
         // If another process truncates it underneath us, reads could fault (SIGBUS);
         // index files are written by rename (never in place) precisely so that the
         // file we mapped is never modified.
-        let map = unsafe { Mmap::map(&file) }.map_err(io_err)?;
+        let map = unsafe { Mmap::map(file) }.map_err(|source| LmxError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         if map.len() < HEADER_LEN {
             return if map.len() >= 8 && &map[..8] != MAGIC {
                 Err(LmxError::NotAnIndex(path.to_path_buf()))
@@ -165,32 +250,28 @@ impl MappedIndex {
         if u32_at(12) as usize != HEADER_LEN {
             return Err(damaged(path, "header length is not the format's"));
         }
-        if xxh3_64(&map[..72]) != u64_at(72) {
+        if xxh3_64(&map[..120]) != u64_at(120) {
             return Err(damaged(path, "header checksum mismatch"));
         }
-        let to_usize = |v: u64| usize::try_from(v).map_err(|_| damaged(path, "counts overflow"));
-        let layout = Layout {
-            slots: to_usize(u64_at(16))?,
-            records: to_usize(u64_at(24))?,
-            groups: u64_at(32),
-            accounts: u64_at(40),
-            bloom: to_usize(u64_at(48))?,
-            piece: to_usize(u64_at(56))?,
+        let header = Header {
+            accounts: u64_at(16),
+            groups: u64_at(24),
+            records: u64_at(32),
+            slots: u64_at(40),
+            homes: u64_at(48),
+            bloom: u64_at(56),
+            piece: u64_at(64),
+            digest: u128::from_le_bytes(map[72..88].try_into().unwrap()),
+            table_sum: u64_at(88),
         };
-        if !layout.piece.is_power_of_two() || layout.piece < 4096 {
+        if !header.piece.is_power_of_two() || header.piece < 4096 {
             return Err(damaged(
                 path,
                 "piece size is not a power of two of at least 4 KiB",
             ));
         }
-        if layout.slots != 0 && !layout.slots.is_power_of_two() {
-            return Err(damaged(path, "slot count is not a power of two"));
-        }
-        if !layout.bloom.is_power_of_two() {
-            return Err(damaged(path, "Bloom filter size is not a power of two"));
-        }
-        if !layout.records.is_multiple_of(8) {
-            return Err(damaged(path, "records length is not a multiple of 8"));
+        if header.homes >= header.slots || header.bloom == 0 {
+            return Err(damaged(path, "the slot table or Bloom filter is empty"));
         }
         if cfg!(target_endian = "big") {
             return Err(damaged(
@@ -198,17 +279,13 @@ impl MappedIndex {
                 "index files are little-endian; this machine is not",
             ));
         }
-        let overflow = || damaged(path, "counts overflow");
-        let body_end = layout.offsets().ok_or_else(overflow)?.2;
-        let pieces = layout.pieces().ok_or_else(overflow)?;
-        let end = pieces
-            .checked_mul(8)
-            .and_then(|t| body_end.checked_add(t))
-            .ok_or_else(overflow)?;
-        if end != map.len() {
+        let layout = header
+            .layout()
+            .ok_or_else(|| damaged(path, "counts overflow"))?;
+        if layout.table.end != map.len() {
             return Err(damaged(
                 path,
-                if map.len() < end {
+                if map.len() < layout.table.end {
                     "file is shorter than its header says"
                 } else {
                     "file is longer than its header says"
@@ -218,47 +295,53 @@ impl MappedIndex {
         #[cfg(unix)]
         // Probes are random access: don't let the kernel read ahead on our behalf.
         let _ = map.advise(memmap2::Advice::Random);
-        if xxh3_64(&map[body_end..end]) != u64_at(64) {
+        if xxh3_64(&map[layout.table.clone()]) != header.table_sum {
             return Err(damaged(path, "piece table checksum mismatch"));
         }
+        let pieces = Pieces::new(
+            header.piece as usize,
+            layout.table.start,
+            [
+                layout.records.clone(),
+                layout.slots.clone(),
+                layout.bloom.clone(),
+            ],
+        );
         Ok(MappedIndex {
-            root: u64_at(64),
-            pieces: Pieces {
-                body: HEADER_LEN..body_end,
-                piece: layout.piece,
-                table: body_end,
-                state: (0..pieces)
-                    .map(|_| std::sync::atomic::AtomicU8::new(0))
-                    .collect(),
-            },
             map,
+            header,
             layout,
+            pieces,
             path: path.to_path_buf(),
         })
     }
 
     /// The regions, borrowed from the mapping.
     pub fn view(&self) -> IndexView<'_> {
-        let (bloom, records, end) = self.layout.offsets().expect("checked at open");
         let m = &self.map[..];
         IndexView {
-            // The map is page-aligned and the header is 80 bytes, so the slots and the
-            // Bloom words are 8-byte aligned; `cast_slice` checks it anyway.
-            slots: bytemuck::cast_slice(&m[HEADER_LEN..bloom]),
-            bloom: bytemuck::cast_slice(&m[bloom..records]),
-            records: &m[records..end],
-            accounts: self.layout.accounts,
+            // The map is page-aligned and the regions 8-byte aligned within it;
+            // `cast_slice` checks it anyway.
+            slots: bytemuck::cast_slice(&m[self.layout.slots.clone()]),
+            homes: self.header.homes as usize,
+            bloom: bytemuck::cast_slice(&m[self.layout.bloom.clone()]),
+            records: &m[self.layout.records.clone()],
+            accounts: self.header.accounts,
             backing: Some(super::Backing {
                 map: &self.map,
-                records,
                 pieces: &self.pieces,
             }),
         }
     }
 
-    /// Number of distinct logins.
-    pub fn groups(&self) -> u64 {
-        self.layout.groups
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Bytes of the file.
+    pub fn file_len(&self) -> u64 {
+        self.map.len() as u64
     }
 
     /// Checks the pieces of the slot table and Bloom filter, which the scan probes
@@ -266,14 +349,19 @@ impl MappedIndex {
     /// if it passes). Each piece is released from resident memory once hashed: the
     /// scan faults back in only the pages it probes.
     pub fn verify_tables(&self) -> Result<(), LmxError> {
-        let (_, records, _) = self.layout.offsets().expect("checked at open");
-        self.verified(self.pieces.ensure(&self.map, HEADER_LEN..records, true))
+        let good = [Region::Slots, Region::Bloom]
+            .into_iter()
+            .all(|r| self.pieces.ensure(&self.map, r, 0..usize::MAX, true));
+        self.verified(good)
     }
 
     /// Checks the whole body.
     #[cfg(test)]
     fn verify_all(&self) -> Result<(), LmxError> {
-        self.verified(self.pieces.ensure(&self.map, 0..self.map.len(), true))
+        let good = [Region::Records, Region::Slots, Region::Bloom]
+            .into_iter()
+            .all(|r| self.pieces.ensure(&self.map, r, 0..usize::MAX, true));
+        self.verified(good)
     }
 
     /// Whether every piece the run has read so far was good: called before any
@@ -289,12 +377,6 @@ impl MappedIndex {
             Err(damaged(&self.path, "body checksum mismatch"))
         }
     }
-
-    /// The checksum of the piece table: identifies the customers snapshot the index
-    /// was built from.
-    pub fn root(&self) -> u64 {
-        self.root
-    }
 }
 
 /// Opens an index file.
@@ -302,76 +384,37 @@ pub fn open(path: &Path) -> Result<CustomerIndex, LmxError> {
     MappedIndex::open(path).map(CustomerIndex::from_mapped)
 }
 
-fn body_sections<'a>(v: &IndexView<'a>) -> [&'a [u8]; 3] {
-    [
-        bytemuck::cast_slice(v.slots),
-        bytemuck::cast_slice(v.bloom),
-        v.records,
-    ]
-}
-
-/// The piece table of a body made of `sections`, in pieces of [`PIECE`] bytes.
-fn piece_table(sections: [&[u8]; 3]) -> Vec<u8> {
-    let mut table = Vec::new();
-    let mut h = Xxh3::new();
-    let mut filled = 0;
-    for mut s in sections {
-        while !s.is_empty() {
-            let take = s.len().min(PIECE - filled);
-            h.update(&s[..take]);
-            filled += take;
-            s = &s[take..];
-            if filled == PIECE {
-                table.extend_from_slice(&h.digest().to_le_bytes());
-                h.reset();
-                filled = 0;
-            }
-        }
-    }
-    if filled > 0 {
-        table.extend_from_slice(&h.digest().to_le_bytes());
-    }
-    table
-}
-
-/// The snapshot id of an index as it would be written (the checksum of its piece
-/// table); identifies a customers snapshot whether the index was built in memory or
-/// mapped.
+/// The snapshot id of the customers an index holds (whether built in memory or
+/// mapped): what `--state` records.
 pub fn snapshot_id(index: &CustomerIndex) -> u64 {
-    if let Some(m) = index.mapped() {
-        return m.root();
-    }
-    xxh3_64(&piece_table(body_sections(&index.view())))
+    index.header().snapshot()
 }
 
-/// Writes `index` to `w` in the `.lmx` format.
+/// Writes the regions of an index (in memory) to `w` in the `.lmx` format.
 pub fn write_to<W: Write>(index: &CustomerIndex, mut w: W) -> io::Result<()> {
     let v = index.view();
-    let mut header = [0u8; HEADER_LEN];
-    header[..8].copy_from_slice(MAGIC);
-    header[8..12].copy_from_slice(&VERSION.to_le_bytes());
-    header[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
-    for (i, n) in [
-        v.slots.len() as u64,
-        v.records.len() as u64,
-        index.groups(),
-        v.accounts,
-        v.bloom.len() as u64,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        header[16 + 8 * i..24 + 8 * i].copy_from_slice(&n.to_le_bytes());
+    let pad = [0u8; 8];
+    let regions: [&[u8]; 3] = [
+        v.records,
+        bytemuck::cast_slice(v.slots),
+        bytemuck::cast_slice(v.bloom),
+    ];
+    let mut table = Vec::new();
+    for r in regions {
+        let mut h = PieceHasher::default();
+        h.update(r);
+        table.extend(h.finish());
     }
-    let table = piece_table(body_sections(&v));
-    header[56..64].copy_from_slice(&(PIECE as u64).to_le_bytes());
-    header[64..72].copy_from_slice(&xxh3_64(&table).to_le_bytes());
-    let hc = xxh3_64(&header[..72]);
-    header[72..80].copy_from_slice(&hc.to_le_bytes());
-    w.write_all(&header)?;
-    for s in body_sections(&v) {
-        w.write_all(s)?;
-    }
+    let table: Vec<u8> = table.iter().flat_map(|t| t.to_le_bytes()).collect();
+    let header = Header {
+        table_sum: xxh3_64(&table),
+        ..*index.header()
+    };
+    w.write_all(&header.encode())?;
+    w.write_all(v.records)?;
+    w.write_all(&pad[..v.records.len().next_multiple_of(8) - v.records.len()])?;
+    w.write_all(regions[1])?;
+    w.write_all(regions[2])?;
     w.write_all(&table)?;
     w.flush()
 }
@@ -386,12 +429,16 @@ pub fn write(index: &CustomerIndex, path: &Path) -> Result<(), LmxError> {
     })
 }
 
+/// The piece size of the files this build writes.
+pub const fn piece_size() -> u64 {
+    PIECE as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::index::IndexBuilder;
     use crate::login;
-    use crate::verify::parse_stored;
 
     fn ids_found(index: &CustomerIndex, n: usize) -> usize {
         let v = index.view();
@@ -410,31 +457,37 @@ mod tests {
     /// lookups elsewhere still answer, and the run learns it must not write results.
     #[test]
     fn a_damaged_records_piece_is_caught_when_read() {
-        const N: usize = 30_000;
-        let hash = parse_stored("5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8").unwrap();
+        const N: usize = 80_000;
+        let hash = "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8";
         let mut b = IndexBuilder::new();
         for i in 0..N {
-            b.add(&format!("id{i}"), &format!("user{i}@x.io"), &hash)
-                .unwrap();
+            b.add(&format!("id{i}"), &format!("user{i}@x.io"), hash);
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i.lmx");
-        write(&b.build().unwrap(), &path).unwrap();
+        let built = b.build().unwrap();
+        write(&built, &path).unwrap();
         let good = open(&path).unwrap();
         assert_eq!(ids_found(&good, N), N);
         good.mapped().unwrap().verify_all().unwrap();
-        let root = good.mapped().unwrap().root();
+        assert_eq!(snapshot_id(&good), snapshot_id(&built));
 
-        // Flip one byte in the last piece of the body (records).
+        // Flip one byte in the last piece of the records.
         let mut bytes = std::fs::read(&path).unwrap();
-        let pieces = (bytes.len() - HEADER_LEN) / (PIECE + 8) + 1;
-        let body_end = bytes.len() - pieces * 8;
-        assert!(pieces > 2, "the test needs several pieces");
-        bytes[body_end - 100] ^= 0x55;
+        let layout = good.mapped().unwrap().header().layout().unwrap();
+        assert!(
+            layout.records.len() > 2 * PIECE,
+            "the test needs several pieces"
+        );
+        bytes[layout.records.end - 100] ^= 0x55;
         std::fs::write(&path, &bytes).unwrap();
         let bad = open(&path).unwrap();
         let m = bad.mapped().unwrap();
-        assert_eq!(m.root(), root, "the piece table itself is intact");
+        assert_eq!(
+            snapshot_id(&bad),
+            snapshot_id(&built),
+            "the header is intact"
+        );
         m.verify_tables().unwrap();
         m.verify_read().unwrap();
         let found = ids_found(&bad, N);
@@ -448,15 +501,15 @@ mod tests {
     #[test]
     fn a_wrong_header_length_is_named_as_such() {
         let mut b = IndexBuilder::new();
-        let hash = parse_stored("5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8").unwrap();
-        b.add("id", "user@x.io", &hash).unwrap();
+        let hash = "5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8";
+        b.add("id", "user@x.io", hash);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i.lmx");
         write(&b.build().unwrap(), &path).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[12..16].copy_from_slice(&96u32.to_le_bytes());
-        let sum = xxh3_64(&bytes[..72]);
-        bytes[72..80].copy_from_slice(&sum.to_le_bytes());
+        let sum = xxh3_64(&bytes[..120]);
+        bytes[120..128].copy_from_slice(&sum.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
         let err = open(&path).err().unwrap().to_string();
         assert!(err.contains("header length"), "{err}");

@@ -1,62 +1,161 @@
 //! Per-piece checksums of a mapped index, checked the first time a run reads a
 //! piece.
 //!
-//! The body of an `.lmx` file carries an xxh3-64 checksum per piece (1 MiB in the
-//! files this build writes). A run checks each piece before it trusts what it read
-//! there: the slot table and Bloom filter in the background while the scan runs, a
-//! piece of records when a hit first leads there. A nightly scan of a small dump
-//! against a huge index so reads only what it needs instead of hashing gigabytes.
+//! Each region of an `.lmx` body (records, slots, Bloom filter) is cut into pieces
+//! of [`PIECE`] bytes (the last one shorter), and each piece carries an xxh3-64
+//! checksum in the file's piece table. A run checks each piece before it trusts
+//! what it read there: the slot table and Bloom filter in the background while the
+//! scan runs, a piece of records when a hit first leads there. A nightly scan of a
+//! small dump against a huge index so reads only what it needs instead of hashing
+//! gigabytes. [`PieceHasher`] computes the table as a region is written.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use memmap2::Mmap;
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
-/// The body's piece checksums and which pieces have been checked: every read of the
-/// body a run trusts goes through [`Pieces::ensure`] first.
+/// Bytes per checksummed piece in the files this build writes.
+pub const PIECE: usize = 1 << 20;
+
+/// The regions of a body, in file and piece-table order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Region {
+    /// Groups and their accounts.
+    Records = 0,
+    /// The slot table.
+    Slots = 1,
+    /// The Bloom filter.
+    Bloom = 2,
+}
+
+/// Pieces in a region of `len` bytes.
+pub fn pieces_in(len: usize, piece: usize) -> usize {
+    len.div_ceil(piece.max(1))
+}
+
+/// The checksums of a mapped body and which pieces have been checked: every read
+/// of the body a run trusts goes through [`Pieces::ensure`] first.
 pub struct Pieces {
-    /// File offsets of the body.
-    pub(super) body: std::ops::Range<usize>,
-    pub(super) piece: usize,
+    piece: usize,
     /// File offset of the piece table.
-    pub(super) table: usize,
+    table: usize,
+    /// Per region: its file offsets and the index of its first piece.
+    regions: [(Range<usize>, usize); 3],
     /// Per piece: 0 not checked yet, 1 good, 2 bad.
-    pub(super) state: Vec<std::sync::atomic::AtomicU8>,
+    state: Vec<AtomicU8>,
 }
 
 impl Pieces {
-    /// Checks every piece overlapping `range` (file offsets) not checked yet, and
-    /// says whether all of them are good. A piece hashed here is released from
-    /// resident memory when `release` is set (a pass over the whole table).
-    pub fn ensure(&self, map: &Mmap, range: std::ops::Range<usize>, release: bool) -> bool {
-        use std::sync::atomic::Ordering;
-        let start = range.start.max(self.body.start);
-        let end = range.end.min(self.body.end);
-        if start >= end {
+    /// The pieces of regions at `regions` (file offsets, in [`Region`] order),
+    /// with their checksums in the table at `table`.
+    pub(super) fn new(piece: usize, table: usize, regions: [Range<usize>; 3]) -> Pieces {
+        let mut first = 0;
+        let regions = regions.map(|r| {
+            let f = first;
+            first += pieces_in(r.len(), piece);
+            (r, f)
+        });
+        Pieces {
+            piece,
+            table,
+            regions,
+            state: (0..first).map(|_| AtomicU8::new(0)).collect(),
+        }
+    }
+
+    /// Total number of pieces.
+    pub fn count(&self) -> usize {
+        self.state.len()
+    }
+
+    /// Checks every piece of `region` overlapping `range` (offsets within the
+    /// region) not checked yet, and says whether all of them are good. A piece
+    /// hashed here is released from resident memory when `release` is set (a pass
+    /// over a whole table).
+    pub fn ensure(&self, map: &Mmap, region: Region, range: Range<usize>, release: bool) -> bool {
+        let (span, first_piece) = &self.regions[region as usize];
+        let end = range.end.min(span.len());
+        if range.start >= end {
             return true;
         }
-        let first = (start - self.body.start) / self.piece;
-        let last = (end - 1 - self.body.start) / self.piece;
-        (first..=last).all(|i| match self.state[i].load(Ordering::Acquire) {
-            1 => true,
-            2 => false,
-            _ => {
-                let at = self.body.start + i * self.piece;
-                let bytes = &map[at..(at + self.piece).min(self.body.end)];
-                let want = &map[self.table + i * 8..self.table + i * 8 + 8];
-                let good = xxh3_64(bytes).to_le_bytes() == want;
-                if release {
-                    // SAFETY: `map` is the read-only shared mapping of the index file.
-                    unsafe { crate::mem::release_file_pages(map, at..at + bytes.len()) };
+        let first = range.start / self.piece;
+        let last = (end - 1) / self.piece;
+        (first..=last).all(|i| {
+            let slot = &self.state[first_piece + i];
+            match slot.load(Ordering::Acquire) {
+                1 => true,
+                2 => false,
+                _ => {
+                    let at = span.start + i * self.piece;
+                    let bytes = &map[at..(at + self.piece).min(span.end)];
+                    let t = self.table + (first_piece + i) * 8;
+                    let good = xxh3_64(bytes).to_le_bytes() == map[t..t + 8];
+                    if release {
+                        // SAFETY: `map` is the read-only shared mapping of the index.
+                        unsafe { crate::mem::release_file_pages(map, at..at + bytes.len()) };
+                    }
+                    slot.store(if good { 1 } else { 2 }, Ordering::Release);
+                    good
                 }
-                self.state[i].store(if good { 1 } else { 2 }, Ordering::Release);
-                good
             }
         })
     }
 
     /// Whether any piece checked so far was bad.
     pub fn any_bad(&self) -> bool {
-        self.state
-            .iter()
-            .any(|s| s.load(std::sync::atomic::Ordering::Acquire) == 2)
+        self.state.iter().any(|s| s.load(Ordering::Acquire) == 2)
+    }
+}
+
+/// Computes the checksums of a region as its bytes go by, in [`PIECE`] pieces.
+#[derive(Default)]
+pub struct PieceHasher {
+    h: Xxh3,
+    filled: usize,
+    table: Vec<u64>,
+}
+
+impl PieceHasher {
+    /// Adds the region's next bytes.
+    pub fn update(&mut self, mut b: &[u8]) {
+        while !b.is_empty() {
+            let take = b.len().min(PIECE - self.filled);
+            self.h.update(&b[..take]);
+            self.filled += take;
+            b = &b[take..];
+            if self.filled == PIECE {
+                self.table.push(self.h.digest());
+                self.h.reset();
+                self.filled = 0;
+            }
+        }
+    }
+
+    /// The region's checksums, the last piece's included.
+    pub fn finish(mut self) -> Vec<u64> {
+        if self.filled > 0 {
+            self.table.push(self.h.digest());
+        }
+        self.table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hasher_cuts_pieces_wherever_the_writes_end() {
+        let data: Vec<u8> = (0..(2 * PIECE + 100)).map(|i| (i % 251) as u8).collect();
+        let mut one = PieceHasher::default();
+        one.update(&data);
+        let mut many = PieceHasher::default();
+        for part in data.chunks(77_777) {
+            many.update(part);
+        }
+        let want: Vec<u64> = data.chunks(PIECE).map(xxh3_64).collect();
+        assert_eq!(one.finish(), want);
+        assert_eq!(many.finish(), want);
     }
 }

@@ -99,7 +99,10 @@ impl<'a, C: Classify> Lines<'a, C> {
 impl<'a, C: Classify> Iterator for Lines<'a, C> {
     type Item = Line<'a>;
 
-    #[inline]
+    // Always inlined: in the scan's AVX2 build the block classifier's intrinsics
+    // are inlined only into code compiled with AVX2, which this must become part of
+    // (as a call of its own it ran the compares as function calls: 5x slower).
+    #[inline(always)]
     fn next(&mut self) -> Option<Line<'a>> {
         let start = self.pos;
         if start >= self.hay.len() {

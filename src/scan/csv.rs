@@ -4,15 +4,14 @@
 use std::io::Read;
 
 use super::lines::LineScanner;
+use super::probe::Probe;
 use super::{ScanOptions, UnitOut};
-use crate::index::IndexView;
 use crate::parse::{CsvColumns, LineTracker, Parsed, SkipReason};
 
 /// Scans a CSV dump: header first, then one record at a time.
-pub(super) fn scan_csv<R: Read>(
+pub(super) fn scan_csv<R: Read, P: Probe>(
     reader: R,
-    index: IndexView<'_>,
-    file: u32,
+    lines: &mut LineScanner<P>,
     opts: &ScanOptions,
     out: &mut UnitOut,
 ) {
@@ -22,7 +21,6 @@ pub(super) fn scan_csv<R: Read>(
         .from_reader(LineTracker::new(reader));
     let mut record = csv::ByteRecord::new();
     let mut columns: Option<Option<CsvColumns>> = None;
-    let mut lines = LineScanner::new(index, file, opts);
     loop {
         match rdr.read_byte_record(&mut record) {
             Ok(false) => break,

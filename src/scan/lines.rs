@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
+use super::probe::Probe;
 use super::{Counters, ScanOptions, UnitOut};
 use crate::candidates::Sighting;
-use crate::index::{Hint, IndexView};
 use crate::login;
 use crate::parse::{self, Parsed, SkipReason};
 
@@ -51,8 +51,8 @@ impl<'a> Batch<'a> {
 }
 
 /// The hot loop's state: the unit's line count and reused buffers.
-pub(super) struct LineScanner<'i> {
-    index: IndexView<'i>,
+pub(super) struct LineScanner<P> {
+    pub(super) probe: P,
     file: u32,
     /// Lines seen so far in this unit.
     line: u64,
@@ -62,12 +62,12 @@ pub(super) struct LineScanner<'i> {
     avx2: Option<parse::Avx2>,
 }
 
-impl<'i> LineScanner<'i> {
-    pub(super) fn new(index: IndexView<'i>, file: u32, opts: &ScanOptions) -> Self {
+impl<P: Probe> LineScanner<P> {
+    pub(super) fn new(probe: P, file: u32, opts: &ScanOptions) -> Self {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = opts.baseline_simd; // only x86_64 has another build
         LineScanner {
-            index,
+            probe,
             file,
             line: 0,
             norm: Vec::with_capacity(256),
@@ -151,7 +151,7 @@ impl<'i> LineScanner<'i> {
             };
             out.counters.pairs += 1;
             let hash = login::hash_login(login, &mut self.norm);
-            self.index.prefetch_filter(hash);
+            self.probe.hashed(hash);
             filling.push(Pending {
                 hash,
                 line: self.line,
@@ -159,24 +159,24 @@ impl<'i> LineScanner<'i> {
                 password,
             });
             if filling.len == BATCH {
-                self.probe(&mut probing, out);
+                self.probe_slots(&mut probing, out);
                 self.filter(waiting, &mut probing);
                 std::mem::swap(&mut filling, &mut waiting);
             }
         }
-        self.probe(&mut probing, out);
+        self.probe_slots(&mut probing, out);
         self.filter(waiting, &mut probing);
-        self.probe(&mut probing, out);
+        self.probe_slots(&mut probing, out);
         self.filter(filling, &mut probing);
-        self.probe(&mut probing, out);
+        self.probe_slots(&mut probing, out);
     }
 
     /// Reads the Bloom filter for every login of a batch and empties it, moving the
     /// logins it lets through to `probing` with their slot prefetched.
     fn filter<'b>(&self, batch: &mut Batch<'b>, probing: &mut Batch<'b>) {
         for &p in batch.take() {
-            if self.index.may_contain(p.hash) {
-                self.index.prefetch_slot(p.hash);
+            if self.probe.may_contain(p.hash) {
+                self.probe.prefetch_slot(p.hash);
                 probing.push(p);
             }
         }
@@ -190,10 +190,10 @@ impl<'i> LineScanner<'i> {
 
     /// Probes the slot table for every login of a batch (all passed the filter) and
     /// empties it.
-    fn probe(&mut self, batch: &mut Batch<'_>, out: &mut UnitOut) {
+    fn probe_slots(&mut self, batch: &mut Batch<'_>, out: &mut UnitOut) {
         for &p in batch.take() {
-            if let Some(hint) = self.index.slot_hint(p.hash) {
-                self.candidate(p.hash, hint, p.login, p.password, p.line, out);
+            if self.probe.slot_hint(p.hash).is_some() {
+                self.candidate(p.hash, p.login, p.password, p.line, out);
             }
         }
     }
@@ -208,8 +208,8 @@ impl<'i> LineScanner<'i> {
         out: &mut UnitOut,
     ) {
         let hash = login::hash_login(login, &mut self.norm);
-        if let Some(hint) = self.index.may_hold(hash) {
-            self.candidate(hash, hint, login, password, line, out);
+        if self.probe.may_hold(hash).is_some() {
+            self.candidate(hash, login, password, line, out);
         }
     }
 
@@ -218,7 +218,6 @@ impl<'i> LineScanner<'i> {
     fn candidate(
         &mut self,
         hash: u64,
-        hint: Hint,
         login: &[u8],
         password: &[u8],
         line: u64,
@@ -229,7 +228,7 @@ impl<'i> LineScanner<'i> {
             line,
         };
         let norm = login::normalize(login, &mut self.norm);
-        out.candidates.add(hash, hint, norm, password, 1, seen);
+        out.candidates.add(hash, norm, password, 1, seen);
     }
 }
 
@@ -242,8 +241,7 @@ mod tests {
     mod props {
         use super::*;
         use crate::candidates::CandInfo;
-        use crate::index::IndexBuilder;
-        use crate::verify::parse_stored;
+        use crate::index::{IndexBuilder, IndexView};
         use proptest::prelude::*;
 
         fn scan_bytes(bytes: &[u8], index: IndexView<'_>) -> UnitOut {
@@ -293,7 +291,7 @@ mod tests {
                 let mut b = IndexBuilder::new();
                 let hash = crate::verify::fast::sha1(b"pw");
                 let hex: String = hash.iter().map(|x| format!("{x:02x}")).collect();
-                b.add("a", "alice@x.io", &parse_stored(&hex).unwrap()).unwrap();
+                b.add("a", "alice@x.io", &hex);
                 let index = b.build().unwrap();
                 let v = index.view();
 

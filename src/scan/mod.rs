@@ -32,6 +32,7 @@
 
 pub mod csv;
 pub mod lines;
+pub mod probe;
 pub mod stream;
 
 use std::sync::atomic::Ordering;
@@ -48,6 +49,7 @@ use crate::input::{Counted, DumpFile, InputError, Shape};
 use crate::parse::SkipReason;
 
 use lines::LineScanner;
+use probe::{LoginCollector, Probe};
 
 pub use lines::BATCH;
 
@@ -168,6 +170,29 @@ pub(crate) struct UnitOut {
 
 /// Scans `files` against `index`.
 pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> ScanOutput {
+    scan_with(files, || index, opts).0
+}
+
+/// Reads `files` with the scan's own rules and returns every login hash they hold
+/// ([`crate::login::hash_login`], the hash the index keys on), sorted and
+/// deduplicated. The counters and errors of this pass are dropped: the scan proper
+/// reports them.
+pub fn collect_logins(files: &[DumpFile], opts: &ScanOptions) -> Vec<u64> {
+    let (_, collectors) = scan_with(files, LoginCollector::default, opts);
+    let mut all: Vec<u64> = collectors.into_iter().flat_map(|c| c.hashes).collect();
+    radsort::sort(&mut all);
+    all.dedup();
+    all
+}
+
+/// Scans `files`, each unit with a probe from `make`; returns the results and each
+/// unit's probe.
+fn scan_with<P: Probe>(
+    files: &[DumpFile],
+    make: impl Fn() -> P + Sync,
+    opts: &ScanOptions,
+) -> (ScanOutput, Vec<P>) {
+    let mut probes = Vec::new();
     let mut out = ScanOutput {
         files: files.iter().map(|f| f.display.clone()).collect(),
         ..ScanOutput::default()
@@ -176,12 +201,20 @@ pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> Sca
     let mut file_lines = vec![0u64; files.len()];
     let mut wave: Vec<Unit> = Vec::new();
     let mut wave_bytes = 0u64;
-    let flush = |wave: &mut Vec<Unit>, out: &mut ScanOutput, file_lines: &mut Vec<u64>| {
-        let results: Vec<(u32, UnitOut)> = std::mem::take(wave)
+    let flush = |wave: &mut Vec<Unit>,
+                 out: &mut ScanOutput,
+                 file_lines: &mut Vec<u64>,
+                 probes: &mut Vec<P>| {
+        let results: Vec<(u32, UnitOut, P)> = std::mem::take(wave)
             .into_par_iter()
-            .map(|u| (u.file(), run_unit(u, index, opts)))
+            .map(|u| {
+                let file = u.file();
+                let (out, probe) = run_unit(u, make(), opts);
+                (file, out, probe)
+            })
             .collect();
-        for (file, r) in results {
+        for (file, r, probe) in results {
+            probes.push(probe);
             let f = file as usize;
             out.candidates.append(r.candidates, file_lines[f]);
             file_lines[f] += r.counters.lines;
@@ -232,46 +265,47 @@ pub fn scan(files: &[DumpFile], index: IndexView<'_>, opts: &ScanOptions) -> Sca
             }),
         }
         if wave_bytes >= opts.wave_bytes || wave.len() >= 4096 {
-            flush(&mut wave, &mut out, &mut file_lines);
+            flush(&mut wave, &mut out, &mut file_lines, &mut probes);
             wave_bytes = 0;
         }
     }
-    flush(&mut wave, &mut out, &mut file_lines);
-    out
+    flush(&mut wave, &mut out, &mut file_lines, &mut probes);
+    (out, probes)
 }
 
-fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
+fn run_unit<P: Probe>(unit: Unit, probe: P, opts: &ScanOptions) -> (UnitOut, P) {
     let mut out = UnitOut::default();
     if opts.cancelled() {
-        return out;
+        return (out, probe);
     }
+    let mut scanner = LineScanner::new(probe, unit.file(), opts);
     match unit {
-        Unit::Chunk { file, map, k } => {
+        Unit::Chunk { map, k, .. } => {
             let range = chunk_range(&map, k, opts.chunk_bytes);
             let mut bytes = &map[range.clone()];
             out.counters.bytes = bytes.len() as u64;
             if range.start == 0 {
                 bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
             }
-            LineScanner::new(index, file, opts).scan(bytes, &mut out);
+            scanner.scan(bytes, &mut out);
             opts.advance(range.len());
             // A large dump must not pile up in resident memory (see `mapped`).
             // SAFETY: `map` is a read-only shared mapping of a dump file.
             unsafe { crate::mem::release_file_pages(&map, range) };
         }
-        Unit::MappedCsv { file, map } => {
+        Unit::MappedCsv { map, .. } => {
             out.counters.bytes = map.len() as u64;
-            csv::scan_csv(&map[..], index, file, opts, &mut out);
+            csv::scan_csv(&map[..], &mut scanner, opts, &mut out);
             opts.advance(map.len());
         }
-        Unit::Stream { file, dump } => {
+        Unit::Stream { dump, .. } => {
             let counter = opts.control.as_ref().map(|p| Arc::clone(&p.done));
             let scanned = dump.with_stream(counter, |reader| {
                 out.counters.files = 1;
                 let mut reader = Counted::new(reader, None);
                 match dump.shape {
-                    Shape::Lines => stream::scan_stream(&mut reader, index, file, opts, &mut out),
-                    Shape::Csv => csv::scan_csv(&mut reader, index, file, opts, &mut out),
+                    Shape::Lines => stream::scan_stream(&mut reader, &mut scanner, opts, &mut out),
+                    Shape::Csv => csv::scan_csv(&mut reader, &mut scanner, opts, &mut out),
                 }
                 out.counters.bytes = reader.count();
             });
@@ -280,5 +314,7 @@ fn run_unit(unit: Unit, index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
             }
         }
     }
-    out
+    let mut probe = scanner.probe;
+    probe.unit_done();
+    (out, probe)
 }

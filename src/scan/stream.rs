@@ -4,24 +4,22 @@
 use std::io::{self, Read};
 
 use super::lines::LineScanner;
+use super::probe::Probe;
 use super::{ScanOptions, UnitOut, BOM};
-use crate::index::IndexView;
 use crate::input::Counted;
 use crate::parse::{self, SkipReason};
 
 /// Reads a stream block by block, scanning the complete lines of each block. A line
 /// longer than [`parse::MAX_LINE`] is dropped as it streams past (counted as
 /// too long) so no input can make the buffer grow without bound.
-pub(super) fn scan_stream<R: Read>(
+pub(super) fn scan_stream<R: Read, P: Probe>(
     reader: &mut Counted<R>,
-    index: IndexView<'_>,
-    file: u32,
+    lines: &mut LineScanner<P>,
     opts: &ScanOptions,
     out: &mut UnitOut,
 ) {
     let block = opts.stream_block.max(parse::MAX_LINE + 2);
     let mut buf: Vec<u8> = vec![0; block * 2];
-    let mut lines = LineScanner::new(index, file, opts);
     // A BOM is dropped only at the very start of the stream.
     let mut filled = read_full(reader, &mut buf[..BOM.len()], out);
     if buf[..filled] == *BOM {

@@ -25,38 +25,39 @@ type Malformed = &'static str;
 
 /// The validated value itself is what the index stores: it is parsed again at
 /// check time, which costs nothing next to the hash.
-fn stored(v: &str) -> Vec<u8> {
-    v.as_bytes().to_vec()
+fn stored(v: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(v.as_bytes());
 }
 
 /// `bcrypt`: `$2a$`, `$2b$`, `$2x$`, `$2y$`.
-pub(super) fn parse_bcrypt_value(v: &str) -> Result<Vec<u8>, Malformed> {
-    parse_bcrypt(v).map(|_| stored(v))
+pub(super) fn parse_bcrypt_value(v: &str, out: &mut Vec<u8>) -> Result<(), Malformed> {
+    parse_bcrypt(v).map(|_| stored(v, out))
 }
 
 /// `argon2id`, `argon2i`, `argon2d`: PHC strings.
-pub(super) fn parse_argon2(v: &str) -> Result<Vec<u8>, Malformed> {
+pub(super) fn parse_argon2(v: &str, out: &mut Vec<u8>) -> Result<(), Malformed> {
     let hash = PasswordHash::new(v).map_err(|_| "bad PHC string")?;
     argon2::Params::try_from(&hash).map_err(|_| "bad argon2 parameters")?;
     if hash.hash.is_none() || hash.salt.is_none() {
         return Err("missing salt or hash");
     }
-    Ok(stored(v))
+    stored(v, out);
+    Ok(())
 }
 
 /// Django `pbkdf2_sha256$...`, `pbkdf2_sha1$...`.
-pub(super) fn parse_django_pbkdf2_value(v: &str) -> Result<Vec<u8>, Malformed> {
-    parse_django_pbkdf2(v).map(|_| stored(v))
+pub(super) fn parse_django_pbkdf2_value(v: &str, out: &mut Vec<u8>) -> Result<(), Malformed> {
+    parse_django_pbkdf2(v).map(|_| stored(v, out))
 }
 
 /// passlib `$pbkdf2$...`, `$pbkdf2-sha256$...`, `$pbkdf2-sha512$...`.
-pub(super) fn parse_passlib_pbkdf2_value(v: &str) -> Result<Vec<u8>, Malformed> {
-    parse_passlib_pbkdf2(v).map(|_| stored(v))
+pub(super) fn parse_passlib_pbkdf2_value(v: &str, out: &mut Vec<u8>) -> Result<(), Malformed> {
+    parse_passlib_pbkdf2(v).map(|_| stored(v, out))
 }
 
 /// glibc `$5$`, `$6$`.
-pub(super) fn parse_sha_crypt_value(v: &str) -> Result<Vec<u8>, Malformed> {
-    parse_sha_crypt(v).map(|_| stored(v))
+pub(super) fn parse_sha_crypt_value(v: &str, out: &mut Vec<u8>) -> Result<(), Malformed> {
+    parse_sha_crypt(v).map(|_| stored(v, out))
 }
 
 /// `$2?$CC$` + 22 salt chars + 31 hash chars, bcrypt's base64 alphabet.

@@ -561,7 +561,7 @@ fn damaged_index_piece_is_refused_when_read() {
     let hash = sha1_hex("pw");
     let mut csv = String::from("account_id,login,password_hash\n");
     let mut hits = String::new();
-    for i in 0..50_000 {
+    for i in 0..80_000 {
         csv.push_str(&format!("id{i},user{i}@x.example,{hash}\n"));
         hits.push_str(&format!("user{i}@x.example:pw\n"));
     }
@@ -569,12 +569,15 @@ fn damaged_index_piece_is_refused_when_read() {
     write(d, "none/d.txt", "nobody@x.example:pw\n");
     write(d, "all/d.txt", hits);
     let good = build_index(d);
-    assert!(good.len() > 3 << 20, "several 1 MiB pieces");
+    // Format 6: a 128-byte header, then the records (their length at offset 32),
+    // then the slot table from the next multiple of 8.
+    let records_len = u64::from_le_bytes(good[32..40].try_into().unwrap()) as usize;
+    let records_end = 128 + records_len;
+    assert!(records_len > 3 << 20, "several 1 MiB pieces of records");
 
-    // The piece table is 8 bytes a piece at the end; damage the last body piece.
-    let pieces = good.len().div_ceil((1 << 20) + 8);
+    // Damage the last piece of the records.
     let mut records = good.clone();
-    records[good.len() - pieces * 8 - 100] ^= 0x55;
+    records[records_end - 100] ^= 0x55;
     write(d, "records.lmx", &records);
     let run = scan(d, &["--index", "records.lmx", "--format", "ids", "none"]);
     run.expect_code(0);
@@ -584,7 +587,7 @@ fn damaged_index_piece_is_refused_when_read() {
 
     // The first byte of the slot table.
     let mut slots = good.clone();
-    slots[80] ^= 0x55;
+    slots[records_end.next_multiple_of(8)] ^= 0x55;
     write(d, "slots.lmx", &slots);
     let run = scan(d, &["--index", "slots.lmx", "--format", "ids", "none"]);
     assert_fatal(&run, &["slots.lmx", "checksum"]);

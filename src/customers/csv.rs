@@ -1,0 +1,771 @@
+//! The customers CSV, read in parallel at the speed of the hardware.
+//!
+//! A header row names the columns (`account_id`, `login`, `password_hash`, in any
+//! order, case-insensitive; other columns ignored); RFC 4180 quoting, multi-line
+//! quoted fields, and `\n`, `\r\n` or bare `\r` line ends are read exactly as the
+//! `csv` crate reads them (a property test holds the two together).
+//!
+//! A regular file is memory-mapped and cut into chunks of [`CHUNK`] bytes that end
+//! just after a `\n`. Whether such a `\n` ends a record or sits inside a quoted field
+//! depends on everything before it, so each chunk is first read twice over for its
+//! quotes alone — once as if it started between records, once as if inside a quoted
+//! field ([`speculate`]; a chunk without any `"` costs one `memchr`) — and a pass
+//! over the chunks in order picks the right reading of each, which gives the true
+//! record boundaries. Then the records between those boundaries are parsed in
+//! parallel: a range without quotes or bare `\r` by splitting at `\n` and `,`, any
+//! other with `csv-core`, the `csv` crate's own state machine. Nothing is allocated
+//! per row, and the mapped pages of a large file are given back behind the parse.
+//!
+//! A file that cannot be mapped (a FIFO, a device) is read as a stream on one
+//! thread through the `csv` crate.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use memmap2::Mmap;
+use rayon::prelude::*;
+
+use super::{
+    is_blank, CustomerSource, CustomersError, RawRow, RowError, RowSink, SinkFactory, COLUMNS,
+};
+use crate::chunk::{chunk_count, chunk_range};
+use crate::parse::LineTracker;
+
+/// Bytes per chunk of a mapped customers file.
+pub const CHUNK: usize = 4 << 20;
+
+/// Files at least this large give their mapped pages back as they are read.
+const RELEASE_MIN: usize = 64 << 20;
+
+/// A customers CSV file.
+pub struct CsvFile {
+    path: PathBuf,
+    size: Option<u64>,
+    /// Chunk size (a parameter for tests, which use tiny chunks).
+    chunk: usize,
+}
+
+impl CsvFile {
+    /// The customers CSV at `path` (opened when read).
+    pub fn new(path: &Path) -> CsvFile {
+        let size = std::fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        CsvFile {
+            path: path.to_path_buf(),
+            size,
+            chunk: CHUNK,
+        }
+    }
+
+    /// The same file read in chunks of `chunk` bytes (tests).
+    #[doc(hidden)]
+    pub fn with_chunk(mut self, chunk: usize) -> CsvFile {
+        self.chunk = chunk.max(1);
+        self
+    }
+
+    fn io(&self, e: impl std::fmt::Display) -> CustomersError {
+        CustomersError::Io {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl CustomerSource for CsvFile {
+    fn name(&self) -> &Path {
+        &self.path
+    }
+
+    fn size_hint(&self) -> Option<u64> {
+        self.size
+    }
+
+    fn read(
+        &self,
+        make: &SinkFactory<'_>,
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> Result<LineMap, CustomersError> {
+        let file = File::open(&self.path).map_err(|e| self.io(e))?;
+        let meta = file.metadata().map_err(|e| self.io(e))?;
+        if !meta.is_file() {
+            return read_stream(&self.path, file, make, cancelled);
+        }
+        if meta.len() == 0 {
+            return Err(CustomersError::Empty(self.path.clone()));
+        }
+        // SAFETY: a read-only map of a regular file we only read as bytes. The
+        // customers file is not expected to change during the load; like any mmap
+        // reader, truncation by another process during the load could fault.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| self.io(e))?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        read_mapped(&self.path, &map, self.chunk, make, cancelled)
+    }
+}
+
+/// Where a row starts, as an order key: the range it was parsed in and its line
+/// within the range. Keys order rows as the file does; [`LineMap::line`] turns one
+/// into the 1-based line number errors name.
+pub fn row_key(range: usize, local_line: u64) -> u64 {
+    (range as u64) << 40 | local_line
+}
+
+/// Turns row keys into line numbers, once the whole file was read.
+#[derive(Debug, Default)]
+pub struct LineMap {
+    /// The line each range starts on.
+    starts: Vec<u64>,
+}
+
+impl LineMap {
+    /// The map of a source whose keys are line numbers already.
+    pub fn identity() -> LineMap {
+        LineMap { starts: vec![0] }
+    }
+
+    /// The 1-based line of the row with this key.
+    pub fn line(&self, key: u64) -> u64 {
+        let range = (key >> 40) as usize;
+        self.starts.get(range).copied().unwrap_or(1) + (key & ((1 << 40) - 1))
+    }
+}
+
+/// Parsing state just after a `\n`: between records, or inside a quoted field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum At {
+    Between,
+    InQuotes,
+}
+
+/// What reading a chunk from one start state found: the state at its end, and
+/// where its first record starts (`None` if none does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Spec {
+    end: At,
+    first: Option<usize>,
+}
+
+fn is_term(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
+
+/// The first position at or after `at` that is not a line end.
+fn skip_terms(b: &[u8], mut at: usize) -> usize {
+    while at < b.len() && is_term(b[at]) {
+        at += 1;
+    }
+    at
+}
+
+/// Reads `b` from `start` as `csv-core` does, tracking only what decides record
+/// boundaries: quoted fields open at a `"` that starts a field (at a record's
+/// start, or after `,` or a line end), close at a `"` not followed by another
+/// (`""` is an escaped quote), and a line end outside quotes ends a record (a
+/// `"` inside an unquoted field is a literal). Returns the state after the last
+/// byte and the first record start.
+fn speculate(b: &[u8], start: At) -> Spec {
+    let mut quoted = start == At::InQuotes;
+    let mut first = match start {
+        At::Between => Some(skip_terms(b, 0)).filter(|&p| p < b.len()),
+        At::InQuotes => None,
+    };
+    let mut i = 0;
+    // A quote at `q` opens a field when a field starts there.
+    let opens = |q: usize| q == 0 || matches!(b[q - 1], b',' | b'\r' | b'\n');
+    loop {
+        if quoted {
+            let Some(j) = memchr::memchr(b'"', &b[i..]) else {
+                return Spec {
+                    end: At::InQuotes,
+                    first,
+                };
+            };
+            let q = i + j;
+            if b.get(q + 1) == Some(&b'"') {
+                i = q + 2; // an escaped quote
+            } else {
+                quoted = false;
+                i = q + 1;
+            }
+        } else if first.is_none() {
+            // After the quoted field this chunk started in: the first line end
+            // outside quotes ends that record, and the next record starts after it.
+            let Some(j) = memchr::memchr3(b'"', b'\r', b'\n', &b[i..]) else {
+                return Spec {
+                    end: At::Between,
+                    first,
+                };
+            };
+            let p = i + j;
+            if b[p] == b'"' {
+                quoted = opens(p);
+                i = p + 1;
+            } else {
+                i = skip_terms(b, p);
+                if i == b.len() {
+                    return Spec {
+                        end: At::Between,
+                        first,
+                    };
+                }
+                first = Some(i);
+            }
+        } else {
+            let Some(j) = memchr::memchr(b'"', &b[i..]) else {
+                return Spec {
+                    end: At::Between,
+                    first,
+                };
+            };
+            let q = i + j;
+            quoted = opens(q);
+            i = q + 1;
+        }
+    }
+}
+
+/// Reads the header record at the start of `bytes` (skipping blank lines and a
+/// UTF-8 BOM, as the `csv` crate does): the columns, the header's line, and where
+/// the body starts.
+fn header(path: &Path, bytes: &[u8]) -> Result<([usize; 3], u64, usize), CustomersError> {
+    let mut rdr = csv_core::Reader::new();
+    let (mut out, mut ends) = (vec![0u8; 1024], vec![0usize; 64]);
+    let start = skip_terms(bytes, 0);
+    if start == bytes.len() {
+        return Err(CustomersError::Empty(path.to_path_buf()));
+    }
+    let line = 1 + memchr::memchr_iter(b'\n', &bytes[..start]).count() as u64;
+    let (mut pos, mut o, mut e) = (start, 0, 0);
+    loop {
+        if e == ends.len() {
+            ends.resize(ends.len() * 2, 0);
+        }
+        let (res, nin, nout, nend) = rdr.read_record(&bytes[pos..], &mut out[o..], &mut ends[e..]);
+        pos += nin;
+        o += nout;
+        e += nend;
+        match res {
+            csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
+            csv_core::ReadRecordResult::InputEmpty => {
+                if pos >= bytes.len() {
+                    let (res, _, _, nend) = rdr.read_record(&[], &mut out[o..], &mut ends[e..]);
+                    e += nend;
+                    debug_assert!(!matches!(res, csv_core::ReadRecordResult::OutputEndsFull));
+                    break;
+                }
+            }
+            csv_core::ReadRecordResult::OutputFull => out.resize(out.len() * 2, 0),
+            csv_core::ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+        }
+    }
+    let fields: Vec<&[u8]> = (0..e)
+        .map(|i| &out[if i == 0 { 0 } else { ends[i - 1] }..ends[i]])
+        .collect();
+    let cols = columns(path, line, fields.iter().copied())?;
+    Ok((cols, line, pos))
+}
+
+/// Finds the three columns among the header's fields.
+fn columns<'h>(
+    path: &Path,
+    line: u64,
+    header: impl Iterator<Item = &'h [u8]> + Clone,
+) -> Result<[usize; 3], CustomersError> {
+    let mut cols = [0usize; 3];
+    for (slot, name) in cols.iter_mut().zip(COLUMNS) {
+        *slot = header
+            .clone()
+            .position(|h| {
+                let h = h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h);
+                h.trim_ascii().eq_ignore_ascii_case(name.as_bytes())
+            })
+            .ok_or(CustomersError::MissingColumn {
+                path: path.to_path_buf(),
+                line,
+                column: name,
+            })?;
+    }
+    Ok(cols)
+}
+
+/// The first row error of a load (by file order) and the key it was found at.
+struct FirstError {
+    key: AtomicU64,
+    error: Mutex<Option<(u64, RowError)>>,
+}
+
+impl FirstError {
+    fn new() -> FirstError {
+        FirstError {
+            key: AtomicU64::new(u64::MAX),
+            error: Mutex::new(None),
+        }
+    }
+
+    fn record(&self, key: u64, error: RowError) {
+        self.key.fetch_min(key, Ordering::Relaxed);
+        let mut e = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if e.as_ref().is_none_or(|(k, _)| key < *k) {
+            *e = Some((key, error));
+        }
+    }
+
+    /// Whether rows from `key` on can no longer change the outcome.
+    fn past(&self, key: u64) -> bool {
+        key > self.key.load(Ordering::Relaxed)
+    }
+}
+
+fn read_mapped(
+    path: &Path,
+    map: &Mmap,
+    chunk: usize,
+    make: &SinkFactory<'_>,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<LineMap, CustomersError> {
+    let bytes = &map[..];
+    let (cols, _, body_start) = header(path, bytes)?;
+    let body = &bytes[body_start..];
+    let release = bytes.len() >= RELEASE_MIN;
+    // 1. Each chunk read for its quotes, from both possible start states.
+    let chunks: Vec<std::ops::Range<usize>> = (0..chunk_count(body.len(), chunk))
+        .map(|k| chunk_range(body, k, chunk))
+        .filter(|r| !r.is_empty())
+        .collect();
+    let specs: Vec<(Spec, Spec)> = chunks
+        .par_iter()
+        .map(|r| {
+            let b = &body[r.clone()];
+            let specs = if memchr::memchr(b'"', b).is_none() {
+                let first = Some(skip_terms(b, 0)).filter(|&p| p < b.len());
+                (
+                    Spec {
+                        end: At::Between,
+                        first,
+                    },
+                    Spec {
+                        end: At::InQuotes,
+                        first: None,
+                    },
+                )
+            } else {
+                (speculate(b, At::Between), speculate(b, At::InQuotes))
+            };
+            if release {
+                // SAFETY: `map` is a read-only shared mapping of the customers file.
+                unsafe {
+                    crate::mem::release_file_pages(map, body_start + r.start..body_start + r.end)
+                };
+            }
+            specs
+        })
+        .collect();
+    // 2. In order, the right reading of each chunk: the record boundaries.
+    let mut starts = Vec::with_capacity(chunks.len() + 1);
+    let mut at = At::Between;
+    for (r, (between, inside)) in chunks.iter().zip(&specs) {
+        let s = if at == At::Between { between } else { inside };
+        if let Some(f) = s.first {
+            starts.push(r.start + f);
+        }
+        at = s.end;
+    }
+    let ranges: Vec<std::ops::Range<usize>> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| s..starts.get(i + 1).copied().unwrap_or(body.len()))
+        .collect();
+    if cancelled() {
+        return Err(CustomersError::Interrupted);
+    }
+    // 3. The ranges parsed in parallel, handed out in order to one worker (and
+    // sink) per thread; each counts its own line ends.
+    let first_error = FirstError::new();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let counts: Vec<AtomicU64> = ranges.iter().map(|_| AtomicU64::new(0)).collect();
+    (0..rayon::current_num_threads().min(ranges.len()).max(1))
+        .into_par_iter()
+        .for_each(|_| {
+            let mut sink = make();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(r) = ranges.get(i) else { break };
+                if !first_error.past(row_key(i, 0)) && !cancelled() {
+                    let n = parse_range(&body[r.clone()], i, &cols, &mut *sink, &first_error);
+                    counts[i].store(n, Ordering::Relaxed);
+                    if release {
+                        // SAFETY: as above.
+                        unsafe {
+                            crate::mem::release_file_pages(
+                                map,
+                                body_start + r.start..body_start + r.end,
+                            )
+                        };
+                    }
+                }
+                sink.end_range(i);
+            }
+            sink.finish();
+        });
+    let lines: Vec<u64> = counts.into_iter().map(AtomicU64::into_inner).collect();
+    if cancelled() {
+        return Err(CustomersError::Interrupted);
+    }
+    // Line numbers: the line of the first record, then each range's count.
+    let mut map_lines = LineMap::default();
+    let first = body_start + starts.first().copied().unwrap_or(0);
+    let mut line = 1 + memchr::memchr_iter(b'\n', &bytes[..first]).count() as u64;
+    for n in &lines {
+        map_lines.starts.push(line);
+        line += n;
+    }
+    let e = first_error
+        .error
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    match e {
+        Some((key, error)) => Err(CustomersError::Row {
+            path: path.to_path_buf(),
+            line: map_lines.line(key),
+            error,
+        }),
+        None => Ok(map_lines),
+    }
+}
+
+/// Parses the records of one range (which starts at a record's first byte and ends
+/// where the next range's first record starts, or at the end of the file) into
+/// `sink`; returns how many line ends it holds.
+fn parse_range(
+    b: &[u8],
+    range: usize,
+    cols: &[usize; 3],
+    sink: &mut dyn RowSink,
+    first_error: &FirstError,
+) -> u64 {
+    let plain =
+        memchr::memchr2_iter(b'"', b'\r', b).all(|i| b[i] == b'\r' && b.get(i + 1) == Some(&b'\n'));
+    if plain {
+        parse_plain(b, range, cols, sink, first_error)
+    } else {
+        parse_quoted(b, range, cols, sink, first_error)
+    }
+}
+
+/// A range without quotes, and whose `\r` all end lines: a line is a record and a
+/// comma ends a field.
+fn parse_plain(
+    b: &[u8],
+    range: usize,
+    cols: &[usize; 3],
+    sink: &mut dyn RowSink,
+    first_error: &FirstError,
+) -> u64 {
+    let last = cols.iter().copied().max().unwrap_or(0);
+    let mut line = 0u64;
+    let mut start = 0;
+    while start < b.len() {
+        let end = memchr::memchr(b'\n', &b[start..]).map_or(b.len(), |i| start + i);
+        let raw = &b[start..end];
+        start = end + 1;
+        let here = line;
+        line += u64::from(end < b.len());
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.is_empty() {
+            continue;
+        }
+        let mut cells = [None; 3];
+        let mut fields = 0;
+        let mut cell_start = 0;
+        let commas = memchr::memchr_iter(b',', raw).chain([raw.len()]);
+        for (i, comma) in commas.enumerate().take(last + 1) {
+            let cell = &raw[cell_start..comma];
+            cell_start = comma + 1;
+            fields = i + 1;
+            for (c, &col) in cells.iter_mut().zip(cols) {
+                if col == i {
+                    *c = Some(cell);
+                }
+            }
+        }
+        if fields == 1 && is_blank(1, raw) {
+            continue;
+        }
+        let key = row_key(range, here);
+        if let Err(e) = sink.row(RawRow { key, cells }) {
+            first_error.record(key, e);
+            break;
+        }
+    }
+    line
+}
+
+/// A range with quotes or bare `\r`: records read by `csv-core` with the `csv`
+/// crate's settings.
+fn parse_quoted(
+    b: &[u8],
+    range: usize,
+    cols: &[usize; 3],
+    sink: &mut dyn RowSink,
+    first_error: &FirstError,
+) -> u64 {
+    use csv_core::ReadRecordResult as R;
+    let mut rdr = csv_core::Reader::new();
+    let (mut out, mut ends) = (vec![0u8; 4096], vec![0usize; 64]);
+    // csv-core drops a UTF-8 BOM at the start of its first input; this range is
+    // not the file's start, so a first call over a line end (skipped between
+    // records) spends that rule.
+    let _ = rdr.read_record(b"\n", &mut out, &mut ends);
+    let mut line = 0u64;
+    let mut pos = 0;
+    loop {
+        while pos < b.len() && is_term(b[pos]) {
+            line += u64::from(b[pos] == b'\n');
+            pos += 1;
+        }
+        if pos >= b.len() {
+            break;
+        }
+        let here = line;
+        let (mut o, mut e) = (0, 0);
+        loop {
+            if e == ends.len() {
+                ends.resize(ends.len() * 2, 0);
+            }
+            if o == out.len() {
+                out.resize(out.len() * 2, 0);
+            }
+            let (res, nin, nout, nend) = rdr.read_record(&b[pos..], &mut out[o..], &mut ends[e..]);
+            line += memchr::memchr_iter(b'\n', &b[pos..pos + nin]).count() as u64;
+            pos += nin;
+            o += nout;
+            e += nend;
+            match res {
+                R::Record | R::End => break,
+                R::InputEmpty if pos >= b.len() => {
+                    // The file's last record, without a line end.
+                    let (_, _, _, nend) = rdr.read_record(&[], &mut out[o..], &mut ends[e..]);
+                    e += nend;
+                    break;
+                }
+                R::InputEmpty => {}
+                R::OutputFull => out.resize(out.len() * 2, 0),
+                R::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+            }
+        }
+        let field = |i: usize| -> Option<&[u8]> {
+            (i < e).then(|| &out[if i == 0 { 0 } else { ends[i - 1] }..ends[i]])
+        };
+        if is_blank(e, field(0).unwrap_or_default()) {
+            continue;
+        }
+        let cells = cols.map(field);
+        let key = row_key(range, here);
+        if let Err(err) = sink.row(RawRow { key, cells }) {
+            first_error.record(key, err);
+            break;
+        }
+    }
+    line
+}
+
+/// A file that cannot be mapped: read as one stream by the `csv` crate, on one
+/// thread.
+pub fn read_stream(
+    path: &Path,
+    reader: impl Read,
+    make: &SinkFactory<'_>,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<LineMap, CustomersError> {
+    let p = || path.to_path_buf();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(LineTracker::new(reader));
+    let io = |e: csv::Error| CustomersError::Io {
+        path: p(),
+        message: e.to_string(),
+    };
+    let mut record = csv::ByteRecord::new();
+    if !rdr.read_byte_record(&mut record).map_err(io)? {
+        return Err(CustomersError::Empty(p()));
+    }
+    let header_line = rdr
+        .get_ref()
+        .line_of(record.position().map_or(0, |pos| pos.byte()));
+    let cols = columns(path, header_line, record.iter())?;
+    let mut sink = make();
+    let mut result = Ok(());
+    let mut n = 0u64;
+    while rdr.read_byte_record(&mut record).map_err(io)? {
+        let at = record.position().map_or(0, |pos| pos.byte());
+        let line = rdr.get_ref().line_of(at);
+        n += 1;
+        if n.is_multiple_of(65536) && cancelled() {
+            result = Err(CustomersError::Interrupted);
+            break;
+        }
+        if is_blank(record.len(), &record[0]) {
+            continue;
+        }
+        let cells = cols.map(|c| record.get(c));
+        // One range: the key is the line itself (range 0 starts on line 0).
+        if let Err(error) = sink.row(RawRow { key: line, cells }) {
+            result = Err(CustomersError::Row {
+                path: p(),
+                line,
+                error,
+            });
+            break;
+        }
+    }
+    sink.end_range(0);
+    sink.finish();
+    result.map(|()| LineMap::identity())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    type Rows = Vec<(u64, [Option<Vec<u8>>; 3])>;
+
+    /// Collects rows (key, cells) as owned bytes.
+    struct Collect {
+        rows: Rows,
+        all: Arc<Mutex<Rows>>,
+    }
+
+    impl RowSink for Collect {
+        fn row(&mut self, row: RawRow<'_>) -> Result<(), RowError> {
+            if row.cells[0] == Some(b"bad") {
+                return Err(RowError::EmptyField("account_id"));
+            }
+            self.rows
+                .push((row.key, row.cells.map(|c| c.map(<[u8]>::to_vec))));
+            Ok(())
+        }
+
+        fn end_range(&mut self, _range: usize) {}
+
+        fn finish(self: Box<Self>) {
+            self.all.lock().unwrap().extend(self.rows);
+        }
+    }
+
+    /// Reads `text` with the mapped reader in `chunk`-byte chunks: rows with their
+    /// lines, in file order, or the error's text.
+    fn mapped(text: &[u8], chunk: usize) -> Result<Rows, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.csv");
+        std::fs::write(&path, text).unwrap();
+        let all = Arc::new(Mutex::new(Vec::new()));
+        let make = || -> Box<dyn RowSink> {
+            Box::new(Collect {
+                rows: Vec::new(),
+                all: Arc::clone(&all),
+            })
+        };
+        let src = CsvFile::new(&path).with_chunk(chunk);
+        let r = src
+            .read(&make, &|| false)
+            .map_err(|e| e.to_string().replace(&*path.to_string_lossy(), "c.csv"));
+        let mut rows = std::mem::take(&mut *all.lock().unwrap());
+        rows.sort_by_key(|r| r.0);
+        r.map(|lines| rows.into_iter().map(|(k, c)| (lines.line(k), c)).collect())
+    }
+
+    /// The same through the `csv` crate, the reference.
+    fn streamed(text: &[u8]) -> Result<Rows, String> {
+        let all = Arc::new(Mutex::new(Vec::new()));
+        let make = || -> Box<dyn RowSink> {
+            Box::new(Collect {
+                rows: Vec::new(),
+                all: Arc::clone(&all),
+            })
+        };
+        let r = read_stream(Path::new("c.csv"), text, &make, &|| false);
+        let rows = std::mem::take(&mut *all.lock().unwrap());
+        r.map(|lines| rows.into_iter().map(|(k, c)| (lines.line(k), c)).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn speculation_finds_boundaries() {
+        let b = b"a,\"x\ny\",c\nd,e\n";
+        assert_eq!(
+            speculate(b, At::Between),
+            Spec {
+                end: At::Between,
+                first: Some(0)
+            }
+        );
+        // Started inside the quote: the record that ends at the second `\n` was
+        // the quoted field's, the next starts at `d`.
+        let inside = speculate(&b[5..], At::InQuotes);
+        assert_eq!(inside.first.map(|f| f + 5), Some(10));
+        assert_eq!(inside.end, At::Between);
+        // A quote inside an unquoted field is a literal.
+        assert_eq!(speculate(b"ab\"c\nd\n", At::Between).end, At::Between);
+        assert_eq!(speculate(b"\"ab\nc\n", At::Between).end, At::InQuotes);
+    }
+
+    #[test]
+    fn samples_read_alike() {
+        let text = "\u{feff}account_id,login,password_hash\r\n\r\n1,a,h\r\n\"2\",\"b\nc\",\"h\"\"x\"\r\n  \n3,d\r4,e,f\n\"5\"x,y,z";
+        let want = streamed(text.as_bytes()).unwrap();
+        assert_eq!(want.len(), 5, "{want:?}");
+        for chunk in 1..text.len() + 2 {
+            assert_eq!(
+                mapped(text.as_bytes(), chunk),
+                Ok(want.clone()),
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    /// Bytes that exercise the CSV grammar: quotes, doubled quotes, commas, every
+    /// line end, blank lines, the value that makes the test sink fail.
+    fn csvish() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            4 => Just(b",".to_vec()),
+            4 => Just(b"\"".to_vec()),
+            3 => Just(b"\n".to_vec()),
+            1 => Just(b"\r\n".to_vec()),
+            1 => Just(b"\r".to_vec()),
+            1 => Just(b"\"\"".to_vec()),
+            3 => "[a-c ]{1,4}".prop_map(String::into_bytes),
+            1 => Just(b"bad".to_vec()),
+            1 => Just("\u{feff}".as_bytes().to_vec()),
+        ];
+        (
+            prop_oneof![
+                Just("account_id,login,password_hash\n"),
+                Just("password_hash,\"login\",account_id\r\n"),
+                Just("\n\naccount_id,login,password_hash"),
+                Just("\u{feff}account_id,login,password_hash\n"),
+            ],
+            proptest::collection::vec(piece, 0..60),
+        )
+            .prop_map(|(h, body)| [h.as_bytes().to_vec(), body.concat()].concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// The parallel reader reads exactly what the `csv` crate reads: the same
+        /// rows with the same lines, or the same error, however the file is cut.
+        #[test]
+        fn parallel_reader_equals_the_csv_crate(text in csvish(), chunk in 1usize..48) {
+            prop_assert_eq!(mapped(&text, chunk), streamed(&text));
+        }
+    }
+}
