@@ -9,7 +9,9 @@
 //!   share `--match-rate` of those carries that customer's current password;
 //! * `expected_ids.txt` — the sorted account_ids that must be in the reset list.
 //!
-//! Customer logins only ever appear as plain `login:password` lines, so a SQL or awk
+//! `--skip-customers-file` generates the same customers without writing them (for a
+//! second dump against a `customers.csv` already written with the same count and
+//! seed). Customer logins only ever appear as plain `login:password` lines, so a SQL or awk
 //! join that splits at the first `:` finds exactly the same accounts.
 //!
 //! ```sh
@@ -80,6 +82,9 @@ struct Args {
     match_rate: f64,
     seed: u64,
     mix: bool,
+    /// Generate the customers (their passwords are needed for the dump) but do not
+    /// write `customers.csv`: for a second dump against customers already written.
+    skip_customers_file: bool,
     out: PathBuf,
 }
 
@@ -91,6 +96,7 @@ fn parse_args() -> Args {
         match_rate: 0.5,
         seed: 42,
         mix: false,
+        skip_customers_file: false,
         out: PathBuf::from("bench-data"),
     };
     let mut it = std::env::args().skip(1);
@@ -104,6 +110,7 @@ fn parse_args() -> Args {
             "--seed" => a.seed = val().parse().expect("--seed S"),
             "--out" => a.out = PathBuf::from(val()),
             "--mix" => a.mix = true,
+            "--skip-customers-file" => a.skip_customers_file = true,
             other => panic!("unknown flag {other}; see the source for usage"),
         }
     }
@@ -175,7 +182,12 @@ fn main() -> std::io::Result<()> {
     // Customers: keep each one's password to plant matches.
     let mut passwords: Vec<u8> = Vec::with_capacity(a.customers as usize * 11);
     let mut pw_ends: Vec<u32> = Vec::with_capacity(a.customers as usize);
-    let mut w = BufWriter::with_capacity(1 << 20, File::create(a.out.join("customers.csv"))?);
+    let sink: Box<dyn Write> = if a.skip_customers_file {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(File::create(a.out.join("customers.csv"))?)
+    };
+    let mut w = BufWriter::with_capacity(1 << 20, sink);
     writeln!(w, "account_id,login,password_hash")?;
     let mut login = Vec::with_capacity(64);
     for i in 0..a.customers {

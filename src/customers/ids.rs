@@ -3,12 +3,19 @@
 //! Each row's id is hashed to 128 bits (xxh3-128) and recorded with the row's key
 //! in partitions by the hash's top bits ([`crate::spill`]); at the end each
 //! partition is sorted ([`crate::sort::by_hash`]) and two rows with the same hash
-//! are the same id. A false duplicate
-//! would need two distinct ids among hundreds of millions to collide in 128 bits
-//! (odds around 10^-20): this check never holds the ids themselves, so it stays at
-//! 24 bytes a row however long the ids are, and spills to disk past its budget.
+//! are the same id. A false duplicate would need two distinct ids among hundreds of
+//! millions to collide in 128 bits (odds around 10^-20): this check never holds the
+//! ids themselves, so it stays at 24 bytes a row however long the ids are, and
+//! spills to disk past its budget.
+//!
+//! Exports from a database are usually ordered by their key. So each worker also
+//! notes whether the ids of each range it reads strictly increase ([`id_order`]);
+//! when every range's do and the ranges follow one another, the ids are all
+//! distinct and the sort is skipped (it was a fifth of reading 20M customers).
 
+use std::cmp::Ordering;
 use std::io;
+use std::sync::Mutex;
 
 use crate::spill::{Partitions, Writer};
 
@@ -21,12 +28,41 @@ pub struct IdCheck {
     shift: u32,
     /// Bytes of a writer's block.
     block: usize,
+    /// Per range read: its first and last id, if its ids strictly increase
+    /// (`None`: they do not).
+    ranges: Mutex<Vec<(usize, Option<Bounds>)>>,
+}
+
+/// The first and last id of a range.
+type Bounds = (Vec<u8>, Vec<u8>);
+
+/// A total order of ids: all-digit ids before the others, by value (length, then
+/// digits); the others byte by byte. Strictly increasing ids are distinct.
+pub fn id_order(a: &[u8], b: &[u8]) -> Ordering {
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    match (digits(a), digits(b)) {
+        (true, true) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        (false, false) => a.cmp(b),
+    }
+}
+
+/// What a worker knows of the order of the range it is reading.
+#[derive(Default)]
+struct RangeOrder {
+    first: Vec<u8>,
+    last: Vec<u8>,
+    rows: u64,
+    increasing: bool,
 }
 
 /// A worker's way into an [`IdCheck`].
 pub struct IdWriter<'c> {
     writer: Writer<'c>,
     shift: u32,
+    check: &'c IdCheck,
+    order: RangeOrder,
 }
 
 impl IdCheck {
@@ -43,6 +79,7 @@ impl IdCheck {
             parts: Partitions::new(n, budget, dir),
             shift: 64 - n.trailing_zeros(),
             block,
+            ranges: Mutex::new(Vec::new()),
         }
     }
 
@@ -51,7 +88,33 @@ impl IdCheck {
         IdWriter {
             writer: Writer::new(&self.parts, self.block),
             shift: self.shift,
+            check: self,
+            order: RangeOrder::default(),
         }
+    }
+
+    /// Whether every range's ids strictly increase and each range's come after the
+    /// previous one's: then no id repeats.
+    fn all_increasing(&self) -> bool {
+        let mut ranges =
+            std::mem::take(&mut *self.ranges.lock().unwrap_or_else(|p| p.into_inner()));
+        ranges.sort_unstable_by_key(|r| r.0);
+        let mut last: Option<Vec<u8>> = None;
+        for (_, order) in ranges {
+            match order {
+                None => return false,
+                Some((first, end)) => {
+                    if last
+                        .as_ref()
+                        .is_some_and(|l| id_order(l, &first) != Ordering::Less)
+                    {
+                        return false;
+                    }
+                    last = Some(end);
+                }
+            }
+        }
+        true
     }
 
     /// Bytes spilled to disk.
@@ -62,35 +125,54 @@ impl IdCheck {
     /// The first duplicate: `(first key, later key)` for the id whose repeat comes
     /// earliest (the smallest later key), keys as the rows gave them.
     pub fn first_duplicate(&self) -> io::Result<Option<(u64, u64)>> {
+        use rayon::prelude::*;
+        if self.all_increasing() {
+            return Ok(None);
+        }
+        let found: Vec<io::Result<Option<(u64, u64)>>> = (0..self.parts.len())
+            .into_par_iter()
+            .map(|p| self.partition_duplicate(p))
+            .collect();
         let mut best: Option<(u64, u64)> = None;
-        for p in 0..self.parts.len() {
-            let blocks = self.parts.take(p)?;
-            let n = blocks.iter().map(|b| b.len() / ENTRY).sum();
-            let entries = crate::sort::sorted_by_hash(
-                n,
-                || {
-                    blocks.iter().flat_map(|b| {
-                        b.chunks_exact(ENTRY).map(|e| {
-                            let w = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap());
-                            (w(0), w(8), w(16))
-                        })
-                    })
-                },
-                64 - self.shift,
-                |e| e.0,
-                |a, b| a.cmp(b),
-            );
-            drop(blocks);
-            for same in entries
-                .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
-                .filter(|s| s.len() > 1)
-            {
-                // Sorted by key within the same hash: the first use, then the
-                // earliest repeat.
-                let (first, again) = (same[0].2, same[1].2);
+        for f in found {
+            if let Some((first, again)) = f? {
                 if best.is_none_or(|(_, b)| again < b) {
                     best = Some((first, again));
                 }
+            }
+        }
+        Ok(best)
+    }
+
+    /// [`IdCheck::first_duplicate`] within partition `p`.
+    fn partition_duplicate(&self, p: usize) -> io::Result<Option<(u64, u64)>> {
+        let mut best: Option<(u64, u64)> = None;
+        let blocks = self.parts.take(p)?;
+        let n = blocks.iter().map(|b| b.len() / ENTRY).sum();
+        let entries = crate::sort::sorted_by_hash(
+            n,
+            || {
+                blocks.iter().flat_map(|b| {
+                    b.chunks_exact(ENTRY).map(|e| {
+                        let w = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap());
+                        (w(0), w(8), w(16))
+                    })
+                })
+            },
+            64 - self.shift,
+            |e| e.0,
+            |a, b| a.cmp(b),
+        );
+        drop(blocks);
+        for same in entries
+            .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+            .filter(|s| s.len() > 1)
+        {
+            // Sorted by key within the same hash: the first use, then the
+            // earliest repeat.
+            let (first, again) = (same[0].2, same[1].2);
+            if best.is_none_or(|(_, b)| again < b) {
+                best = Some((first, again));
             }
         }
         Ok(best)
@@ -101,7 +183,25 @@ impl IdWriter<'_> {
     /// Records a row's id.
     #[inline]
     pub fn add(&mut self, id: &[u8], key: u64) {
-        let h = xxhash_rust::xxh3::xxh3_128(id);
+        self.add_hashed(id, xxhash_rust::xxh3::xxh3_128(id), key);
+    }
+
+    /// Records a row's id, hashed already by [`crate::customers::Digest::id_hash`].
+    #[inline]
+    pub fn add_hashed(&mut self, id: &[u8], h: u128, key: u64) {
+        let o = &mut self.order;
+        if o.rows == 0 {
+            o.first.clear();
+            o.first.extend_from_slice(id);
+            o.increasing = true;
+        } else if o.increasing && id_order(&o.last, id) != Ordering::Less {
+            o.increasing = false;
+        }
+        o.rows += 1;
+        if o.increasing {
+            o.last.clear();
+            o.last.extend_from_slice(id);
+        }
         let (hi, lo) = ((h >> 64) as u64, h as u64);
         let p = (hi >> self.shift) as usize;
         self.writer.push_with(p, |b| {
@@ -111,8 +211,33 @@ impl IdWriter<'_> {
         });
     }
 
+    /// The range being read is over (ranges without rows included).
+    pub fn end_range(&mut self, range: usize) {
+        let o = std::mem::take(&mut self.order);
+        let entry = if o.rows == 0 {
+            return;
+        } else if o.increasing {
+            Some((o.first, o.last))
+        } else {
+            None
+        };
+        self.check
+            .ranges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((range, entry));
+    }
+
     /// Sends what this writer holds to the check.
     pub fn finish(self) -> io::Result<()> {
+        if self.order.rows > 0 {
+            // Rows outside an ended range: their order proves nothing.
+            self.check
+                .ranges
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((usize::MAX, None));
+        }
         self.writer.finish()
     }
 }
@@ -133,6 +258,39 @@ mod tests {
         a.finish().unwrap();
         b.finish().unwrap();
         check.first_duplicate().unwrap()
+    }
+
+    /// Ranges of ids in order, as a sorted export gives them: no sort needed, and
+    /// a repeat at a range boundary or within a range still found.
+    #[test]
+    fn ids_in_order_skip_the_sort_and_repeats_are_still_found() {
+        let check_ranges = |ranges: &[&[&str]]| {
+            let dir = tempfile::tempdir().unwrap();
+            let check = IdCheck::new(100, 1 << 20, dir.path());
+            let mut key = 0;
+            let mut w = check.writer();
+            for (r, ids) in ranges.iter().enumerate() {
+                for id in ids.iter() {
+                    key += 1;
+                    w.add(id.as_bytes(), key);
+                }
+                w.end_range(r);
+            }
+            w.finish().unwrap();
+            check.first_duplicate().unwrap()
+        };
+        assert_eq!(
+            check_ranges(&[&["1", "2", "10"], &[], &["11", "a", "b"]]),
+            None
+        );
+        assert_eq!(check_ranges(&[&["1", "2"], &["2", "3"]]), Some((2, 3)));
+        assert_eq!(check_ranges(&[&["a", "b", "b"], &["c"]]), Some((2, 3)));
+        assert_eq!(check_ranges(&[&["b", "a"], &["b"]]), Some((1, 3)));
+        // Leading zeros: "7" and "007" are different ids.
+        assert_eq!(check_ranges(&[&["7", "007"]]), None);
+        assert_eq!(id_order(b"9", b"10"), Ordering::Less);
+        assert_eq!(id_order(b"10", b"1a"), Ordering::Less);
+        assert_eq!(id_order(b"1a", b"9"), Ordering::Greater);
     }
 
     #[test]

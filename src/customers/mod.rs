@@ -102,6 +102,9 @@ pub struct RawRow<'a> {
     pub key: u64,
     /// The three cells, in [`COLUMNS`] order.
     pub cells: [Option<&'a [u8]>; 3],
+    /// The source checked that every cell is ASCII (a row at a time is cheaper
+    /// than a cell at a time).
+    pub ascii: bool,
 }
 
 /// A valid customer row.
@@ -124,7 +127,15 @@ pub fn validate<'a>(row: &RawRow<'a>, data: &'a mut Vec<u8>) -> Result<Customer<
     let cell = |i: usize| -> Result<&'a str, RowError> {
         let name = COLUMNS[i];
         let raw = row.cells[i].ok_or(RowError::MissingField(name))?;
-        let s = std::str::from_utf8(raw).map_err(|_| RowError::NotUtf8(name))?;
+        let s = if row.ascii || raw.is_ascii() {
+            // SAFETY: ASCII is valid UTF-8 (the row's source or this check says it
+            // is ASCII). Checking for ASCII first, a word at a time, is what nearly
+            // every cell needs, and cheaper than the general validation: profiled
+            // at an eighth of reading 20M rows.
+            unsafe { std::str::from_utf8_unchecked(raw) }
+        } else {
+            std::str::from_utf8(raw).map_err(|_| RowError::NotUtf8(name))?
+        };
         if crate::verify::trim(s).is_empty() {
             return Err(RowError::EmptyField(name));
         }
@@ -208,19 +219,23 @@ pub struct Digest {
 }
 
 impl Digest {
-    /// Adds one valid row.
+    /// Adds one valid row, whose id hashes to `id_hash` ([`Digest::id_hash`]): a
+    /// 128-bit hash of its fields chained through each other's seeds (so a login
+    /// moved to another id changes it), each hashed in one shot (a streaming
+    /// hasher's set-up was a tenth of a row's cost).
     #[inline]
-    pub fn add(&mut self, c: &Customer<'_>) {
-        use xxhash_rust::xxh3::Xxh3;
-        let mut h = Xxh3::new();
-        for field in [c.id.as_bytes(), c.login.as_bytes()] {
-            h.update(&(field.len() as u32).to_le_bytes());
-            h.update(field);
-        }
-        h.update(&[c.scheme as u8]);
-        h.update(c.data);
+    pub fn add(&mut self, c: &Customer<'_>, id_hash: u128) {
+        use xxhash_rust::xxh3::{xxh3_128_with_seed, xxh3_64_with_seed};
+        let seed = xxh3_64_with_seed(c.login.as_bytes(), id_hash as u64 ^ c.scheme as u64);
+        let row = xxh3_128_with_seed(c.data, seed).wrapping_add(id_hash);
         self.rows += 1;
-        self.sum = self.sum.wrapping_add(h.digest128());
+        self.sum = self.sum.wrapping_add(row);
+    }
+
+    /// The hash of an id, shared by the digest and the duplicate check.
+    #[inline]
+    pub fn id_hash(id: &str) -> u128 {
+        xxhash_rust::xxh3::xxh3_128(id.as_bytes())
     }
 
     /// Merges another worker's digest.
@@ -244,6 +259,7 @@ mod tests {
 
     fn row<'a>(cells: [Option<&'a str>; 3]) -> RawRow<'a> {
         RawRow {
+            ascii: false,
             key: 7,
             cells: cells.map(|c| c.map(str::as_bytes)),
         }
@@ -286,7 +302,9 @@ mod tests {
             let mut d = Digest::default();
             for &i in order {
                 let r = row(rows[i].map(Some));
-                d.add(&validate(&r, &mut Vec::new()).unwrap());
+                let mut data = Vec::new();
+                let c = validate(&r, &mut data).unwrap();
+                d.add(&c, Digest::id_hash(c.id));
             }
             d
         };
@@ -294,7 +312,9 @@ mod tests {
         assert_ne!(digest(&[0, 1]), digest(&[0]));
         let mut other = Digest::default();
         let r = row([Some("a1"), Some("X@y"), Some(SHA1)]);
-        other.add(&validate(&r, &mut Vec::new()).unwrap());
+        let mut data = Vec::new();
+        let c = validate(&r, &mut data).unwrap();
+        other.add(&c, Digest::id_hash(c.id));
         assert_ne!(other, digest(&[0]));
     }
 }

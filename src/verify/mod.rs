@@ -347,16 +347,30 @@ pub fn parse_stored_into(value: &str, data: &mut Vec<u8>) -> Result<Scheme, Hash
     if v.is_empty() {
         return Err(HashFormatError::Empty);
     }
-    let Some(def) = SCHEMES.iter().find(|d| d.syntax.matches(v)) else {
-        return Err(describe_unknown(v));
-    };
-    match (def.parse)(v, data) {
-        Ok(()) => Ok(def.scheme),
-        Err(what) => Err(HashFormatError::Malformed {
-            scheme: def.name,
-            what,
-        }),
+    for def in SCHEMES {
+        // A hex syntax is checked by its parse, which decodes the digits anyway: a
+        // value of the right length that is not all hex digits is not this scheme's
+        // (the next rows, then the description of unknown values, decide).
+        let hex = matches!(def.syntax, Syntax::Hex(_));
+        let matches = match def.syntax {
+            Syntax::Hex(n) => v.len() == n,
+            _ => def.syntax.matches(v),
+        };
+        if !matches {
+            continue;
+        }
+        match (def.parse)(v, data) {
+            Ok(()) => return Ok(def.scheme),
+            Err(_) if hex => data.clear(),
+            Err(what) => {
+                return Err(HashFormatError::Malformed {
+                    scheme: def.name,
+                    what,
+                })
+            }
+        }
     }
+    Err(describe_unknown(v))
 }
 
 /// Names what an unsupported value looks like, without echoing it.
