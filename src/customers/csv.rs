@@ -86,6 +86,11 @@ impl CustomerSource for CsvFile {
         self.size
     }
 
+    fn rereadable(&self) -> bool {
+        // A regular file (mapped); a FIFO or a device is read once.
+        self.size.is_some()
+    }
+
     fn read(
         &self,
         make: &SinkFactory<'_>,
@@ -333,14 +338,14 @@ fn read_mapped(
     let (cols, _, body_start) = header(path, bytes)?;
     let body = &bytes[body_start..];
     let release = bytes.len() >= RELEASE_MIN;
-    // 1. Each chunk read for its quotes, from both possible start states.
-    let chunks: Vec<std::ops::Range<usize>> = (0..chunk_count(body.len(), chunk))
-        .map(|k| chunk_range(body, k, chunk))
-        .filter(|r| !r.is_empty())
-        .collect();
-    let specs: Vec<(Spec, Spec)> = chunks
-        .par_iter()
-        .map(|r| {
+    // 1. Each chunk read for its quotes, from both possible start states. Each
+    // task finds its own chunk's bounds: finding them all first would touch the
+    // file every `chunk` bytes, and where the page cache holds 2 MiB folios each
+    // touch maps a whole folio (3.6 GB resident for a 7.5 GB file, measured).
+    let specs: Vec<(std::ops::Range<usize>, Spec, Spec)> = (0..chunk_count(body.len(), chunk))
+        .into_par_iter()
+        .map(|k| {
+            let r = chunk_range(body, k, chunk);
             let b = &body[r.clone()];
             let specs = if memchr::memchr(b'"', b).is_none() {
                 let first = Some(skip_terms(b, 0)).filter(|&p| p < b.len());
@@ -363,13 +368,14 @@ fn read_mapped(
                     crate::mem::release_file_pages(map, body_start + r.start..body_start + r.end)
                 };
             }
-            specs
+            (r, specs.0, specs.1)
         })
+        .filter(|(r, _, _)| !r.is_empty())
         .collect();
     // 2. In order, the right reading of each chunk: the record boundaries.
-    let mut starts = Vec::with_capacity(chunks.len() + 1);
+    let mut starts = Vec::with_capacity(specs.len() + 1);
     let mut at = At::Between;
-    for (r, (between, inside)) in chunks.iter().zip(&specs) {
+    for (r, between, inside) in &specs {
         let s = if at == At::Between { between } else { inside };
         if let Some(f) = s.first {
             starts.push(r.start + f);

@@ -196,6 +196,10 @@ pub trait CustomerSource: Sync {
     /// build sizes its partitions and how a scan chooses its strategy.
     fn size_hint(&self) -> Option<u64>;
 
+    /// Whether [`CustomerSource::read`] may be called again and gives the same
+    /// rows with the same keys.
+    fn rereadable(&self) -> bool;
+
     /// Reads every data row into sinks made by `make`, in parallel where the source
     /// allows. A row error is reported for the earliest bad line; `cancelled` is
     /// polled between pieces of work.

@@ -13,8 +13,8 @@
 //!    in memory while the budget allows, spilled to unlinked temporary files beyond
 //!    it. A [`LoginFilter`] may keep only the rows whose login a dump names (the
 //!    rest are still validated and counted).
-//! 2. The pairs' partitions are taken in hash order, one at a time, sorted by hash
-//!    (then file order) and swept once. Because the home slot and the Bloom word of
+//! 2. The pairs' partitions are taken in hash order, sorted by hash (then file
+//!    order) and swept once, the next one sorted while one is swept. Because the home slot and the Bloom word of
 //!    a hash are monotonic in it ([`super::filter`]), the sweep writes the slot
 //!    table (each account at the first free slot at or after its home: linear
 //!    probing, laid out in order) and the Bloom filter front to back. A partition
@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
@@ -106,12 +106,12 @@ pub enum BuildError {
     #[error(transparent)]
     Customers(#[from] CustomersError),
     /// A spill file or the index file could not be written or read.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// The cause.
-        source: io::Error,
+        /// The cause (not a `source`: the message already says it, once).
+        cause: io::Error,
     },
     /// The written index could not be opened again.
     #[error(transparent)]
@@ -335,6 +335,37 @@ impl RowSink for RowBuilder<'_> {
     }
 }
 
+/// The second pass over rows whose ids came out of order: each row's id into the
+/// duplicate check (the rows were all checked by the first pass).
+struct IdsOnly<'b> {
+    ids: IdWriter<'b>,
+    errors: &'b Mutex<Option<io::Error>>,
+}
+
+impl RowSink for IdsOnly<'_> {
+    fn row(&mut self, row: RawRow<'_>) -> Result<(), RowError> {
+        let id = row.cells[0].unwrap_or_default();
+        let id = std::str::from_utf8(id)
+            .map(crate::verify::trim)
+            .unwrap_or_default();
+        self.ids.add(id.as_bytes(), row.key);
+        Ok(())
+    }
+
+    fn end_range(&mut self, range: usize) {
+        self.ids.end_range(range);
+    }
+
+    fn finish(self: Box<Self>) {
+        if let Err(e) = self.ids.finish() {
+            self.errors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+        }
+    }
+}
+
 /// Builds an index from `source` into `target`, in the memory `opts` allows. With a
 /// `filter`, only the rows whose login it holds are indexed; every row is still
 /// validated, checked for a duplicate id, and counted in the digest.
@@ -348,23 +379,32 @@ pub fn build(
     let started = std::time::Instant::now();
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| BuildError::Io { path, source }
+        move |source| BuildError::Io {
+            path,
+            cause: source,
+        }
     };
+    std::fs::create_dir_all(&opts.tmp_dir).map_err(io_err(&opts.tmp_dir))?;
     let budget = opts.memory.max(1 << 20);
     let size = source.size_hint().unwrap_or(1 << 30);
     // A customers row is rarely under 40 bytes.
     let rows_estimate = size / 40;
     let threads = rayon::current_num_threads().max(1);
-    // Pairs in partitions of at most a third of the budget each: pass 2 holds one
-    // and sorts it. Behind a filter few rows are kept.
+    // Pairs in partitions of at most a quarter of the budget each: pass 2 holds
+    // two (one swept while the next is sorted). Behind a filter few rows are kept.
     let pairs_estimate = if filter.is_some() {
         0
     } else {
         rows_estimate * PAIR as u64
     };
-    let n = partitions_for(pairs_estimate, budget as u64 / 3, 4096);
+    let n = partitions_for(pairs_estimate, budget as u64 / 4, 4096);
     let parts = Partitions::new(n, budget / 2, &opts.tmp_dir);
-    let ids = IdCheck::new(rows_estimate, (budget / 8).min(64 << 20), &opts.tmp_dir);
+    let id_budget = (budget / 8).min(64 << 20);
+    let ids = if source.rereadable() {
+        IdCheck::speculative(rows_estimate, &opts.tmp_dir)
+    } else {
+        IdCheck::new(rows_estimate, id_budget, &opts.tmp_dir)
+    };
     let block = (budget / (8 * threads * n)).clamp(16 << 10, 4 << 20) / PAIR * PAIR;
     let shift = 64 - n.trailing_zeros();
     let mut out = Out::new(target, opts, if filter.is_some() { 0 } else { size })?;
@@ -417,6 +457,24 @@ pub fn build(
     if cancelled() {
         return Err(CustomersError::Interrupted.into());
     }
+    // Ids out of order, read optimistically: read them again, into a real check.
+    let ids = if ids.needs_second_pass() {
+        let full = IdCheck::new(rows_estimate, id_budget, &opts.tmp_dir);
+        let errors = Mutex::new(None);
+        let make = || -> Box<dyn RowSink + '_> {
+            Box::new(IdsOnly {
+                ids: full.writer(),
+                errors: &errors,
+            })
+        };
+        source.read(&make, cancelled)?;
+        if let Some(e) = errors.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(io_err(&opts.tmp_dir)(e));
+        }
+        full
+    } else {
+        ids
+    };
     if let Some((first, again)) = ids.first_duplicate().map_err(io_err(&opts.tmp_dir))? {
         return Err(CustomersError::Row {
             path: source.name().to_path_buf(),
@@ -431,14 +489,16 @@ pub fn build(
     }
     // Pass 2.
     out.start_tables(totals.kept).map_err(io_err(&out.path))?;
-    let limit = budget / 3;
-    for p in 0..parts.len() {
-        if cancelled() {
-            return Err(CustomersError::Interrupted.into());
-        }
-        let blocks = parts.take(p).map_err(io_err(&opts.tmp_dir))?;
-        sweep_partition(blocks, 64 - shift, limit, opts, &records.bases, &mut out)?;
-    }
+    sweep_all(
+        &|p| parts.take(p),
+        parts.len(),
+        64 - shift,
+        budget / 4,
+        opts,
+        &records.bases,
+        &mut out,
+        cancelled,
+    )?;
     let spilled = parts.spilled() + ids.spilled();
     let (index, index_bytes) = out.finish(totals.digest)?;
     let report = BuildReport {
@@ -466,87 +526,150 @@ fn pairs_of<'b>(blocks: &'b [Vec<u8>], bases: &'b [u64]) -> impl Iterator<Item =
     })
 }
 
-/// Sorts and sweeps the pairs of one partition (whose hashes share their top
-/// `bits` bits) into the tables; a partition over `limit` bytes is split again
-/// first.
-fn sweep_partition(
+/// A partition ready to sweep: its pairs sorted, or (too big for its share of the
+/// budget) split again by the next four bits of the hash.
+enum Prepared {
+    Sorted(Vec<(u64, u64)>),
+    Split(Partitions, u32),
+}
+
+/// Sorts the pairs of one partition (whose hashes share their top `bits` bits),
+/// or splits it again if it is over `limit` bytes.
+fn prepare(
     blocks: Vec<Vec<u8>>,
     bits: u32,
     limit: usize,
     opts: &BuildOptions,
     bases: &[u64],
-    out: &mut Out,
-) -> Result<(), BuildError> {
-    let io_err = |source| BuildError::Io {
-        path: opts.tmp_dir.clone(),
-        source,
-    };
+) -> Result<Prepared, BuildError> {
     let bytes: usize = blocks.iter().map(Vec::len).sum();
     if bytes > limit && bits + 4 <= 60 {
-        // Split by the next four bits of the hash, through partitions of their own
-        // (which may spill), and sweep each in order.
+        // Through partitions of their own (which may spill).
         let sub = Partitions::new(16, limit, &opts.tmp_dir);
-        {
-            let mut w = Writer::new(&sub, 1 << 16);
-            for b in &blocks {
-                for pair in b.chunks_exact(PAIR) {
-                    let hash = u64::from_le_bytes(pair[..8].try_into().unwrap());
-                    w.push((hash >> (60 - bits)) as usize & 15, pair);
-                }
+        let mut w = Writer::new(&sub, 1 << 16);
+        for b in &blocks {
+            for pair in b.chunks_exact(PAIR) {
+                let hash = u64::from_le_bytes(pair[..8].try_into().unwrap());
+                w.push((hash >> (60 - bits)) as usize & 15, pair);
             }
-            w.finish().map_err(io_err)?;
         }
-        drop(blocks);
-        for p in 0..16 {
-            let blocks = sub.take(p).map_err(io_err)?;
-            sweep_partition(blocks, bits + 4, limit, opts, bases, out)?;
-        }
-        return Ok(());
+        w.finish().map_err(|source| BuildError::Io {
+            path: opts.tmp_dir.clone(),
+            cause: source,
+        })?;
+        return Ok(Prepared::Split(sub, bits + 4));
     }
     // By hash (within a partition the top bits are all equal), then the accounts of
     // one hash in file order; entry keys turned into offsets on the way.
     let n = blocks.iter().map(|b| b.len() / PAIR).sum();
-    let pairs = crate::sort::sorted_by_hash(
+    Ok(Prepared::Sorted(crate::sort::sorted_by_hash(
         n,
         || pairs_of(&blocks, bases),
         bits,
         |p| p.0,
         |a, b| a.cmp(b),
-    );
-    drop(blocks);
-    let mut scratch = (Vec::new(), Vec::new());
-    for run in pairs.chunk_by(|a, b| a.0 == b.0) {
-        out.accounts(run, &mut scratch)?;
+    )))
+}
+
+/// Sweeps `n` partitions (whose hashes share their top `bits` bits) in order, each
+/// taken by `take`: partition `p + 1` is taken and sorted while `p` is swept.
+#[allow(clippy::too_many_arguments)]
+fn sweep_all(
+    take: &(dyn Fn(usize) -> io::Result<Vec<Vec<u8>>> + Sync),
+    n: usize,
+    bits: u32,
+    limit: usize,
+    opts: &BuildOptions,
+    bases: &[u64],
+    out: &mut Out,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<(), BuildError> {
+    let io_err = |source| BuildError::Io {
+        path: opts.tmp_dir.clone(),
+        cause: source,
+    };
+    let prepare_at = |p: usize| -> Result<Prepared, BuildError> {
+        prepare(take(p).map_err(io_err)?, bits, limit, opts, bases)
+    };
+    let mut next = Some(prepare_at(0));
+    for p in 0..n {
+        if cancelled() {
+            return Err(CustomersError::Interrupted.into());
+        }
+        let current = next.take().expect("the next partition was prepared")?;
+        let (swept, prepared) = rayon::join(
+            || match current {
+                Prepared::Sorted(pairs) => {
+                    let mut scratch = (Vec::new(), Vec::new());
+                    pairs
+                        .chunk_by(|a, b| a.0 == b.0)
+                        .try_for_each(|run| out.accounts(run, &mut scratch))
+                }
+                Prepared::Split(sub, bits) => sweep_all(
+                    &|p| sub.take(p),
+                    16,
+                    bits,
+                    limit,
+                    opts,
+                    bases,
+                    out,
+                    cancelled,
+                ),
+            },
+            || (p + 1 < n).then(|| prepare_at(p + 1)),
+        );
+        swept?;
+        next = prepared;
     }
     Ok(())
 }
 
-/// One region of the index being written: in memory, or through a buffer to a
-/// file while its pieces' checksums are computed.
+/// One region of the index being written: in memory, or through a buffer to its
+/// place in a file (positioned writes: the records, the Bloom filter and the slot
+/// table each have theirs) while its pieces' checksums are computed.
 enum RegionOut {
     Bytes(Vec<u8>),
     Words(Vec<u64>),
-    File {
-        w: Box<BufWriter<File>>,
-        hasher: Box<PieceHasher>,
-        len: u64,
-    },
+    File(Box<FileRegion>),
+}
+
+/// A region written to `file` from offset `at`.
+struct FileRegion {
+    file: File,
+    at: u64,
+    buf: Vec<u8>,
+    hasher: PieceHasher,
+    /// Bytes written or buffered.
+    len: u64,
+}
+
+impl FileRegion {
+    fn flush(&mut self) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let written = self.len - self.buf.len() as u64;
+        self.file.write_all_at(&self.buf, self.at + written)?;
+        self.buf.clear();
+        Ok(())
+    }
 }
 
 impl RegionOut {
-    fn file(f: File) -> RegionOut {
-        RegionOut::File {
-            w: Box::new(BufWriter::with_capacity(1 << 20, f)),
-            hasher: Box::default(),
+    /// The region of `file` from offset `at`.
+    fn file(file: File, at: u64) -> RegionOut {
+        RegionOut::File(Box::new(FileRegion {
+            file,
+            at,
+            buf: Vec::with_capacity(1 << 20),
+            hasher: PieceHasher::default(),
             len: 0,
-        }
+        }))
     }
 
     fn len(&self) -> u64 {
         match self {
             RegionOut::Bytes(v) => v.len() as u64,
             RegionOut::Words(v) => v.len() as u64 * 8,
-            RegionOut::File { len, .. } => *len,
+            RegionOut::File(f) => f.len,
         }
     }
 
@@ -557,10 +680,14 @@ impl RegionOut {
                 Ok(())
             }
             RegionOut::Words(_) => Err(io::Error::other("bytes written to a word region")),
-            RegionOut::File { w, hasher, len } => {
-                hasher.update(b);
-                *len += b.len() as u64;
-                w.write_all(b)
+            RegionOut::File(f) => {
+                f.hasher.update(b);
+                f.len += b.len() as u64;
+                f.buf.extend_from_slice(b);
+                if f.buf.len() >= 1 << 20 {
+                    f.flush()?;
+                }
+                Ok(())
             }
         }
     }
@@ -590,6 +717,17 @@ impl RegionOut {
         Ok(())
     }
 
+    /// Writes out what is buffered; the region's piece checksums.
+    fn finish(self) -> io::Result<Vec<u64>> {
+        match self {
+            RegionOut::File(mut f) => {
+                f.flush()?;
+                Ok(f.hasher.finish())
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
     /// The registered login of the entry at `off` (already written).
     fn login_at<'s>(&'s mut self, off: u64, buf: &'s mut Vec<u8>) -> io::Result<&'s [u8]> {
         match self {
@@ -597,14 +735,14 @@ impl RegionOut {
                 .map(|e| e.login)
                 .ok_or_else(|| io::Error::other("an entry out of bounds")),
             RegionOut::Words(_) => Err(io::Error::other("no entries in a word region")),
-            RegionOut::File { w, .. } => {
+            RegionOut::File(f) => {
                 use std::os::unix::fs::FileExt;
-                w.flush()?;
+                f.flush()?;
                 // An entry is at most 1 + 3 * 3 + 3 * MAX_FIELD bytes.
                 let mut want = 512;
                 loop {
                     buf.resize(want, 0);
-                    let n = w.get_ref().read_at(buf, HEADER_LEN as u64 + off)?;
+                    let n = f.file.read_at(buf, f.at + off)?;
                     buf.truncate(n);
                     if let Some(e) = entry_at(buf, 0) {
                         let (start, len) = (e.end - e.data.len() - e.login.len(), e.login.len());
@@ -656,51 +794,47 @@ impl Out {
         let tmp = |path: &Path| {
             tempfile::tempfile_in(path).map_err(|source| BuildError::Io {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             })
         };
-        let (target, records, slots, bloom, path) = match target {
+        // A file's records start after its header; its Bloom filter and slot
+        // table are placed once the records' length is known (`start_tables`).
+        let (target, records, path) = match target {
             Target::Memory => (
                 TargetOut::Memory,
                 RegionOut::Bytes(crate::mem::with_capacity(records_estimate as usize)),
-                RegionOut::Words(Vec::new()),
-                RegionOut::Words(Vec::new()),
                 PathBuf::from("<memory>"),
             ),
             Target::File(path) => {
                 let io = |source| BuildError::Io {
                     path: path.to_path_buf(),
-                    source,
+                    cause: source,
                 };
                 let mut staged = crate::atomic::StagedFile::create(path).map_err(io)?;
-                let f = staged.file();
-                f.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
-                let records = RegionOut::file(f.try_clone().map_err(io)?);
+                let f = staged.file().try_clone().map_err(io)?;
                 (
                     TargetOut::File(staged),
-                    records,
-                    RegionOut::file(tmp(&opts.tmp_dir)?),
-                    RegionOut::file(tmp(&opts.tmp_dir)?),
+                    RegionOut::file(f, HEADER_LEN as u64),
                     path.to_path_buf(),
                 )
             }
             Target::TempFile => {
-                let mut f = tmp(&opts.tmp_dir)?;
-                let io = |source| BuildError::Io {
-                    path: opts.tmp_dir.clone(),
-                    source,
-                };
-                f.write_all(&[0u8; HEADER_LEN]).map_err(io)?;
-                let records = RegionOut::file(f.try_clone().map_err(io)?);
+                let f = tmp(&opts.tmp_dir)?;
+                let records = RegionOut::file(
+                    f.try_clone().map_err(|source| BuildError::Io {
+                        path: opts.tmp_dir.clone(),
+                        cause: source,
+                    })?,
+                    HEADER_LEN as u64,
+                );
                 (
                     TargetOut::TempFile(f),
                     records,
-                    RegionOut::file(tmp(&opts.tmp_dir)?),
-                    RegionOut::file(tmp(&opts.tmp_dir)?),
                     opts.tmp_dir.join("<temporary index>"),
                 )
             }
         };
+        let (slots, bloom) = (RegionOut::Words(Vec::new()), RegionOut::Words(Vec::new()));
         Ok(Out {
             target,
             records,
@@ -720,19 +854,27 @@ impl Out {
     fn io(&self) -> impl Fn(io::Error) -> BuildError + '_ {
         |source| BuildError::Io {
             path: self.path.clone(),
-            source,
+            cause: source,
         }
     }
 
-    /// Sizes the tables for `accounts` accounts.
+    /// Sizes the tables for `accounts` accounts, the records all written: in a
+    /// file, the Bloom filter goes after the records (from the next multiple of 8)
+    /// and the slot table after it.
     fn start_tables(&mut self, accounts: u64) -> io::Result<()> {
         self.homes = home_slots(accounts);
         self.words = bloom_words(accounts);
-        if let RegionOut::Words(v) = &mut self.slots {
-            *v = crate::mem::with_capacity(self.homes + 64);
-        }
-        if let RegionOut::Words(v) = &mut self.bloom {
-            *v = crate::mem::with_capacity(self.words);
+        match &self.records {
+            RegionOut::File(f) => {
+                let bloom_at = (f.at + f.len).next_multiple_of(8);
+                let slots_at = bloom_at + 8 * self.words as u64;
+                self.bloom = RegionOut::file(f.file.try_clone()?, bloom_at);
+                self.slots = RegionOut::file(f.file.try_clone()?, slots_at);
+            }
+            _ => {
+                self.slots = RegionOut::Words(crate::mem::with_capacity(self.homes + 64));
+                self.bloom = RegionOut::Words(crate::mem::with_capacity(self.words));
+            }
         }
         Ok(())
     }
@@ -777,7 +919,7 @@ impl Out {
                     .login_at(off, buf)
                     .map_err(|source| BuildError::Io {
                         path: self.path.clone(),
-                        source,
+                        cause: source,
                     })?;
                 norms.push(login::normalize(login, norm).to_vec());
             }
@@ -819,7 +961,10 @@ impl Out {
         };
         let io = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| BuildError::Io { path, source }
+            move |source| BuildError::Io {
+                path,
+                cause: source,
+            }
         };
         match self.target {
             TargetOut::Memory => {
@@ -853,9 +998,8 @@ impl Out {
     }
 }
 
-/// Completes an index file whose records were written after its header: pads the
-/// records, appends the slot table and Bloom filter from their temporary files, the
-/// piece table, then the header.
+/// Completes an index file whose regions are in place: the padding after the
+/// records, the piece table after the slot table, then the header.
 fn finish_file(
     f: &mut File,
     records: RegionOut,
@@ -863,34 +1007,19 @@ fn finish_file(
     bloom: RegionOut,
     header: &mut Header,
 ) -> io::Result<()> {
-    let mut table = Vec::new();
-    let mut tail = |region: RegionOut| -> io::Result<File> {
-        let RegionOut::File { w, hasher, .. } = region else {
-            return Err(io::Error::other(
-                "a file target writes its regions to files",
-            ));
-        };
-        table.extend((*hasher).finish());
-        (*w).into_inner().map_err(|e| e.into_error())
-    };
-    // The records went to this very file (through their own handle): flushed.
-    tail(records)?;
-    let slots = tail(slots)?;
-    let bloom = tail(bloom)?;
-    f.seek(SeekFrom::End(0))?;
-    let end = f.stream_position()?;
-    f.write_all(&[0u8; 8][..(end.next_multiple_of(8) - end) as usize])?;
-    for mut part in [slots, bloom] {
-        part.seek(SeekFrom::Start(0))?;
-        io::copy(&mut part, f)?;
-    }
+    use std::os::unix::fs::FileExt;
+    let mut table = records.finish()?;
+    table.extend(bloom.finish()?);
+    table.extend(slots.finish()?);
+    let layout = header
+        .layout()
+        .ok_or_else(|| io::Error::other("index regions overflow"))?;
+    let pad = layout.bloom.start - layout.records.end;
+    f.write_all_at(&[0u8; 8][..pad], layout.records.end as u64)?;
     let table: Vec<u8> = table.iter().flat_map(|t| t.to_le_bytes()).collect();
-    f.write_all(&table)?;
+    f.write_all_at(&table, layout.table.start as u64)?;
     header.table_sum = xxhash_rust::xxh3::xxh3_64(&table);
-    f.seek(SeekFrom::Start(0))?;
-    f.write_all(&header.encode())?;
-    f.flush()?;
-    f.seek(SeekFrom::End(0))?;
+    f.write_all_at(&header.encode(), 0)?;
     Ok(())
 }
 
@@ -902,6 +1031,10 @@ struct RowsInMemory<'r> {
 impl CustomerSource for RowsInMemory<'_> {
     fn name(&self) -> &Path {
         Path::new("<memory>")
+    }
+
+    fn rereadable(&self) -> bool {
+        true
     }
 
     fn size_hint(&self) -> Option<u64> {

@@ -21,14 +21,16 @@
 //! 88      8     xxh3-64 of the piece table
 //! 96      24    reserved (zero)
 //! 120     8     xxh3-64 of bytes 0..120
-//! 128     ...   body: records, padded to 8 bytes | slots (u64 each) | Bloom words (u64 each)
+//! 128     ...   body: records, padded to 8 bytes | Bloom words (u64 each) | slots (u64 each)
 //! ...     ...   piece table: xxh3-64 of each piece of the records, then of the
-//!               slots, then of the Bloom words, u64 each
+//!               Bloom words, then of the slots, u64 each
 //! ```
 //!
-//! The builder writes the regions front to back as it produces them
-//! ([`super::build`]), then the piece table, then the header: a file is complete
-//! only once renamed into place.
+//! The builder writes the records front to back as it reads the customers, then
+//! the Bloom filter and the slot table, each front to back in its place (the
+//! filter's size is known from the customer count; the slot table, whose overflow
+//! is not, comes last), then the piece table, then the header: a file is complete
+//! only once renamed into place ([`super::build`]).
 //!
 //! [`MappedIndex::open`] checks the magic, version, header checksum, the piece table
 //! against its checksum, and that the file is exactly as long as the header says (a
@@ -163,19 +165,19 @@ impl Header {
     /// length; `None` if they overflow.
     pub fn layout(&self) -> Option<Layout> {
         let records = HEADER_LEN..HEADER_LEN.checked_add(usize::try_from(self.records).ok()?)?;
-        let slots_at = records.end.checked_next_multiple_of(8)?;
-        let slots =
-            slots_at..slots_at.checked_add(usize::try_from(self.slots).ok()?.checked_mul(8)?)?;
-        let bloom = slots.end
-            ..slots
+        let bloom_at = records.end.checked_next_multiple_of(8)?;
+        let bloom =
+            bloom_at..bloom_at.checked_add(usize::try_from(self.bloom).ok()?.checked_mul(8)?)?;
+        let slots = bloom.end
+            ..bloom
                 .end
-                .checked_add(usize::try_from(self.bloom).ok()?.checked_mul(8)?)?;
+                .checked_add(usize::try_from(self.slots).ok()?.checked_mul(8)?)?;
         let piece = usize::try_from(self.piece).ok()?;
-        let pieces = [&records, &slots, &bloom]
+        let pieces = [&records, &bloom, &slots]
             .iter()
             .map(|r| pieces_in(r.len(), piece))
             .sum::<usize>();
-        let table = bloom.end..bloom.end.checked_add(pieces.checked_mul(8)?)?;
+        let table = slots.end..slots.end.checked_add(pieces.checked_mul(8)?)?;
         Some(Layout {
             records,
             slots,
@@ -303,8 +305,8 @@ impl MappedIndex {
             layout.table.start,
             [
                 layout.records.clone(),
-                layout.slots.clone(),
                 layout.bloom.clone(),
+                layout.slots.clone(),
             ],
         );
         Ok(MappedIndex {
@@ -396,8 +398,8 @@ pub fn write_to<W: Write>(index: &CustomerIndex, mut w: W) -> io::Result<()> {
     let pad = [0u8; 8];
     let regions: [&[u8]; 3] = [
         v.records,
-        bytemuck::cast_slice(v.slots),
         bytemuck::cast_slice(v.bloom),
+        bytemuck::cast_slice(v.slots),
     ];
     let mut table = Vec::new();
     for r in regions {

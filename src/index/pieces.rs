@@ -1,7 +1,7 @@
 //! Per-piece checksums of a mapped index, checked the first time a run reads a
 //! piece.
 //!
-//! Each region of an `.lmx` body (records, slots, Bloom filter) is cut into pieces
+//! Each region of an `.lmx` body (records, Bloom filter, slots) is cut into pieces
 //! of [`PIECE`] bytes (the last one shorter), and each piece carries an xxh3-64
 //! checksum in the file's piece table. A run checks each piece before it trusts
 //! what it read there: the slot table and Bloom filter in the background while the
@@ -21,12 +21,12 @@ pub const PIECE: usize = 1 << 20;
 /// The regions of a body, in file and piece-table order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Region {
-    /// Groups and their accounts.
+    /// The accounts' entries.
     Records = 0,
-    /// The slot table.
-    Slots = 1,
     /// The Bloom filter.
-    Bloom = 2,
+    Bloom = 1,
+    /// The slot table.
+    Slots = 2,
 }
 
 /// Pieces in a region of `len` bytes.

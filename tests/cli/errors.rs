@@ -585,9 +585,11 @@ fn damaged_index_piece_is_refused_when_read() {
     let run = scan(d, &["--index", "records.lmx", "--format", "ids", "all"]);
     assert_fatal(&run, &["records.lmx", "checksum"]);
 
-    // The first byte of the slot table.
+    // The first byte of the slot table, after the Bloom filter (its word count at
+    // offset 56).
+    let words = u64::from_le_bytes(good[56..64].try_into().unwrap()) as usize;
     let mut slots = good.clone();
-    slots[records_end.next_multiple_of(8)] ^= 0x55;
+    slots[records_end.next_multiple_of(8) + 8 * words] ^= 0x55;
     write(d, "slots.lmx", &slots);
     let run = scan(d, &["--index", "slots.lmx", "--format", "ids", "none"]);
     assert_fatal(&run, &["slots.lmx", "checksum"]);

@@ -13,6 +13,7 @@
 //!   independence (issue 5).
 //! * `state`: incremental runs with `--state` (issue 5).
 //! * `terminal`: progress bar, completions and man page, closed pipes, Ctrl-C.
+//! * `scale`: the bounded-memory index build and the scan strategies (issue 14).
 //! * `flood`: the slow-hash budget under a flood of wrong passwords (issue 3).
 //! * `schemes`: slow-scheme edge cases against the reference libraries' hashes
 //!   (`corpus-samples/slow-schemes/`).
@@ -24,6 +25,7 @@ mod errors;
 mod feature;
 mod flood;
 mod regression;
+mod scale;
 mod schemes;
 mod secrecy;
 mod state;
