@@ -3,7 +3,7 @@
 //!
 //! Each region of an `.lmx` body (records, Bloom filter, slots) is cut into pieces
 //! of [`PIECE`] bytes (the last one shorter), and each piece carries an xxh3-64
-//! checksum in the file's piece table. A run checks each piece before it trusts
+//! checksum in the file's piece table (8 bytes a page: 0.2% of the index). A run checks each piece before it trusts
 //! what it read there: the slot table and Bloom filter in the background while the
 //! scan runs, a piece of records when a hit first leads there. A nightly scan of a
 //! small dump against a huge index so reads only what it needs instead of hashing
@@ -15,8 +15,12 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use memmap2::Mmap;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
-/// Bytes per checksummed piece in the files this build writes.
-pub const PIECE: usize = 1 << 20;
+/// Bytes per checksummed piece in the files this build writes: a page. A scan's
+/// hits land at random in the records (they are in the customers file's order),
+/// so a check of a bigger piece reads and maps bytes nobody asked for: with 1 MiB
+/// pieces, 400k hits against a 100M-customer index read all 5.6 GB of records
+/// (1.5 s, and 6.5 GB resident).
+pub const PIECE: usize = 4096;
 
 /// The regions of a body, in file and piece-table order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -181,27 +181,50 @@ impl<'a> IndexView<'a> {
         }
     }
 
-    /// Drops this process's page-table entries for the records of a large mapped
-    /// index, so that what verification reads stops counting as resident
-    /// memory; the pages stay in the page cache and fault back in when read again.
-    /// A no-op for an index in memory, or one whose records are under
-    /// [`RELEASE_MIN_RECORDS`] (keeping those mapped costs little and spares the
-    /// faults of reading them again).
+    /// Drops this process's page-table entries for the records from entry `from`
+    /// to the end of entry `to` of a large mapped index, so that what verification
+    /// read stops counting as resident memory; the pages stay in the page cache
+    /// and fault back in when read again. A no-op for an index in memory, or one
+    /// whose records are under [`RELEASE_MIN_RECORDS`] (keeping those mapped costs
+    /// little and spares the faults of reading them again).
     ///
     /// Why: each page read in `records` is mapped together with up to 15 cached
     /// neighbours (the kernel's fault-around), so checking a few hundred thousand
-    /// accounts of a 4 GB index would map nearly all of it, although it is shared,
-    /// clean page cache. Verification releases after each batch of
-    /// accounts; the scan never reads the records ([`IndexView::may_hold`]).
-    pub fn release_records(&self) {
-        if let Some(b) = self.backing {
-            if self.records.len() >= RELEASE_MIN_RECORDS {
-                let start = self.records.as_ptr() as usize - b.map.as_ptr() as usize;
-                // SAFETY: `b.map` is the read-only shared mapping of the index file,
-                // and `records` lies inside it.
-                unsafe { crate::mem::release_file_pages(b.map, start..start + self.records.len()) };
-            }
+    /// accounts of a 5 GB index would map nearly all of it, although it is shared,
+    /// clean page cache. Verification releases after each batch of accounts; the
+    /// scan never reads the records ([`IndexView::may_hold`]).
+    pub fn release_records(&self, entries: std::ops::Range<AccountId>) {
+        let Some(b) = self.backing else { return };
+        if self.records.len() < RELEASE_MIN_RECORDS {
+            return;
         }
+        let (Ok(from), Ok(to)) = (usize::try_from(entries.start), usize::try_from(entries.end))
+        else {
+            return;
+        };
+        let end = entry_at(self.records, to).map_or(self.records.len(), |e| e.end);
+        let base = self.records.as_ptr() as usize - b.map.as_ptr() as usize;
+        let len = self.records.len();
+        // Whole pages only (`release_file_pages` keeps partial ones): a page shared
+        // with the next batch is released by a later one.
+        // SAFETY: `b.map` is the read-only shared mapping of the index file, and
+        // the range lies inside `records`, inside it.
+        unsafe { crate::mem::release_file_pages(b.map, base + from.min(len)..base + end.min(len)) };
+    }
+
+    /// The entries on the probe chain of `hash` whose slot carries its
+    /// fingerprint: the accounts a login with this hash may be (each confirmed by
+    /// its login, [`IndexView::account_login`]).
+    pub fn candidate_accounts(&self, hash: u64) -> impl Iterator<Item = AccountId> + 'a {
+        self.fingerprint_matches(hash).map(|off| off as AccountId)
+    }
+
+    /// The login as registered of the account at `id` (`None` in a corrupt index or
+    /// a piece that fails its checksum).
+    pub fn account_login(&self, id: AccountId) -> Option<&'a [u8]> {
+        let at = usize::try_from(id).ok()?;
+        let e = entry_at(self.records, at)?;
+        self.records_ok(at..e.end).then_some(e.login)
     }
 
     /// Number of accounts.
