@@ -9,9 +9,11 @@ use crate::util::*;
 
 /// `scan ARGS... --format F` in `dir` with each way of loading the customers:
 /// `--join customers`, `--join dumps`, and a prebuilt index; every output (list in
-/// each format, review list) must be byte-identical.
+/// each format, review list) must be byte-identical. The index and the review
+/// lists go to a temporary directory: `dir` may be the checkout.
 fn assert_strategies_agree(dir: &Path, customers: &str, dumps: &[&str], extra: &[&str]) {
-    let index = dir.join("strategies.lmx");
+    let out = tempfile::tempdir().unwrap();
+    let index = out.path().join("strategies.lmx");
     leakmatch()
         .current_dir(dir)
         .args(["index", "--quiet", "--customers", customers, "-o"])
@@ -26,7 +28,7 @@ fn assert_strategies_agree(dir: &Path, customers: &str, dumps: &[&str], extra: &
             ["--customers", customers, "--join", "dumps"],
             ["--index", &index, "--join", "auto"],
         ] {
-            let review = dir.join("review.ndjson");
+            let review = out.path().join("review.ndjson");
             let mut args = source.to_vec();
             args.extend_from_slice(&["--format", format, "--review"]);
             let review_arg = review.to_string_lossy().into_owned();
