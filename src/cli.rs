@@ -145,6 +145,7 @@ impl BuildArgs {
         BuildOptions {
             memory: self.memory.map_or(default.memory, |m| m as usize),
             tmp_dir: self.tmp_dir.clone().or(dir).unwrap_or(default.tmp_dir),
+            ..default
         }
     }
 }

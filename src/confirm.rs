@@ -217,6 +217,9 @@ fn confirm_login(
     }
 }
 
+/// A login's candidates within a flat list: its hash and their range.
+type Span = (u64, std::ops::Range<usize>);
+
 /// [`confirm`] in three steps, for locality: the logins are walked in hash order
 /// (the slot table's order) and each fingerprint match on its probe chain becomes
 /// an (entry, login) pair; the pairs are sorted by entry, so the records are read
@@ -225,7 +228,7 @@ fn confirm_login(
 fn confirm_by_entry(index: IndexView<'_>, candidates: &Candidates, opts: Budget) -> Confirmed {
     let sorted = candidates.sorted();
     // 1. Each login's distinct candidates, in the order they will be tried.
-    let pieces: Vec<(Vec<Candidate<'_>>, Vec<(u64, std::ops::Range<usize>)>)> = sorted
+    let pieces: Vec<(Vec<Candidate<'_>>, Vec<Span>)> = sorted
         .logins()
         .cut(4096)
         .into_par_iter()

@@ -132,15 +132,16 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let loaded_customers = plan::load(&job.customers, &files, &plan_opts, &job.scan)?;
     let index = &loaded_customers.index;
     let loaded = Instant::now();
-    let incremental = match &job.state {
-        Some(dir) => Some(Incremental::prepare(
+    // The plan knows the snapshot whenever a state is kept.
+    let incremental = match (&job.state, loaded_customers.snapshot) {
+        (Some(dir), Some(snapshot)) => Some(Incremental::prepare(
             dir,
-            loaded_customers.snapshot,
+            snapshot,
             &mut files,
             &mut errors,
             job.rescan,
         )?),
-        None => None,
+        _ => None,
     };
     if let Some(p) = &job.scan.control {
         p.total.store(on_disk_bytes(&files), Ordering::Relaxed);

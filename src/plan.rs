@@ -83,8 +83,9 @@ pub struct Loaded {
     pub strategy: Strategy,
     /// Customer accounts (all of the file's, whatever the index holds).
     pub customers: u64,
-    /// The customers' snapshot id (`--state`).
-    pub snapshot: u64,
+    /// The customers' snapshot id: for `--state`, so known when
+    /// [`PlanOptions::incremental`] says (or an index is read).
+    pub snapshot: Option<u64>,
     /// Bytes of the index (its file, or its regions in memory).
     pub index_bytes: u64,
     /// Bytes the build spilled to disk.
@@ -130,7 +131,7 @@ pub fn load(
             let m = index.mapped().map(|m| m.file_len()).unwrap_or_default();
             return Ok(Loaded {
                 customers: index.header().accounts,
-                snapshot: index.header().snapshot(),
+                snapshot: Some(index.header().snapshot()),
                 index_bytes: m,
                 spilled: 0,
                 strategy: Strategy::Index,
@@ -140,6 +141,12 @@ pub fn load(
         Customers::Csv(p) => p,
     };
     let source = CsvFile::new(path);
+    // Hashing every field of every row for a snapshot nobody asked for was a tenth
+    // of a load.
+    let build_opts = BuildOptions {
+        digest: opts.incremental,
+        ..opts.build.clone()
+    };
     let strategy = match opts.join {
         Join::Customers => Strategy::Customers,
         Join::Dumps => {
@@ -152,13 +159,13 @@ pub fn load(
     };
     let (index, report) = match strategy {
         Strategy::Dumps => {
-            let filter = LoginFilter::new(scan::collect_logins(files, scan));
+            let filter = LoginFilter::new(&scan::collect_logins(files, scan));
             if cancelled() {
                 return Err(BuildError::from(CustomersError::Interrupted).into());
             }
             build(
                 &source,
-                &opts.build,
+                &build_opts,
                 Some(&filter),
                 Target::Memory,
                 &cancelled,
@@ -173,12 +180,12 @@ pub fn load(
             } else {
                 Target::TempFile
             };
-            build(&source, &opts.build, None, target, &cancelled)?
+            build(&source, &build_opts, None, target, &cancelled)?
         }
     };
     Ok(Loaded {
         customers: report.rows,
-        snapshot: report.digest.snapshot(),
+        snapshot: report.digest.map(|d| d.snapshot()),
         index_bytes: report.index_bytes,
         spilled: report.spilled,
         strategy,

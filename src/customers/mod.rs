@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::verify::{parse_stored_into, HashFormatError, Scheme};
+use crate::verify::{check_stored, parse_stored_into, HashFormatError, Scheme};
 
 /// The required columns, by header name.
 pub const COLUMNS: [&str; 3] = ["account_id", "login", "password_hash"];
@@ -124,37 +124,84 @@ pub struct Customer<'a> {
 /// and a password hash the engine verifies. `data` is a reused buffer that receives
 /// the stored hash.
 pub fn validate<'a>(row: &RawRow<'a>, data: &'a mut Vec<u8>) -> Result<Customer<'a>, RowError> {
-    let cell = |i: usize| -> Result<&'a str, RowError> {
-        let name = COLUMNS[i];
-        let raw = row.cells[i].ok_or(RowError::MissingField(name))?;
-        let s = if row.ascii || raw.is_ascii() {
-            // SAFETY: ASCII is valid UTF-8 (the row's source or this check says it
-            // is ASCII). Checking for ASCII first, a word at a time, is what nearly
-            // every cell needs, and cheaper than the general validation: profiled
-            // at an eighth of reading 20M rows.
-            unsafe { std::str::from_utf8_unchecked(raw) }
-        } else {
-            std::str::from_utf8(raw).map_err(|_| RowError::NotUtf8(name))?
-        };
-        if crate::verify::trim(s).is_empty() {
-            return Err(RowError::EmptyField(name));
-        }
-        if s.len() > MAX_FIELD {
-            return Err(RowError::TooLong(name));
-        }
-        Ok(s)
-    };
-    let (id, login, hash) = (cell(0)?, cell(1)?, cell(2)?);
-    let scheme = parse_stored_into(hash, data)?;
-    if data.len() > MAX_FIELD {
-        return Err(RowError::TooLong(COLUMNS[2]));
+    Fields::of(row)?.parse(data)
+}
+
+/// A row's cells, checked as text: present, UTF-8, not blank, not over
+/// [`MAX_FIELD`]. The stored hash is checked by [`Fields::parse`] (which decodes
+/// it) or [`Fields::check`] (which need not).
+#[derive(Clone, Copy, Debug)]
+pub struct Fields<'a> {
+    /// `account_id`, trimmed.
+    pub id: &'a str,
+    /// The login as registered.
+    pub login: &'a str,
+    /// The `password_hash` cell.
+    pub hash: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    /// The cells of `row`, or what is wrong with the first bad one.
+    #[inline]
+    pub fn of(row: &RawRow<'a>) -> Result<Fields<'a>, RowError> {
+        let (id, login, hash) = (cell(row, 0)?, cell(row, 1)?, cell(row, 2)?);
+        Ok(Fields {
+            id: crate::verify::trim(id),
+            login,
+            hash,
+        })
     }
-    Ok(Customer {
-        id: crate::verify::trim(id),
-        login,
-        scheme,
-        data,
-    })
+
+    /// The valid customer: the stored hash parsed into `data` (a reused buffer).
+    #[inline]
+    pub fn parse(self, data: &'a mut Vec<u8>) -> Result<Customer<'a>, RowError> {
+        let scheme = parse_stored_into(self.hash, data)?;
+        if data.len() > MAX_FIELD {
+            return Err(RowError::TooLong(COLUMNS[2]));
+        }
+        Ok(Customer {
+            id: self.id,
+            login: self.login,
+            scheme,
+            data,
+        })
+    }
+
+    /// Whether [`Fields::parse`] would succeed, at less cost (a hex digest's digits
+    /// are checked, not decoded): for the rows a build reads but does not keep.
+    #[inline]
+    pub fn check(self, scratch: &mut Vec<u8>) -> Result<(), RowError> {
+        check_stored(self.hash, scratch)?;
+        // Only a slow scheme keeps its value whole, and none of the fast ones
+        // decodes to more bytes than its text.
+        if scratch.len() > MAX_FIELD {
+            return Err(RowError::TooLong(COLUMNS[2]));
+        }
+        Ok(())
+    }
+}
+
+/// Cell `i` of `row` as text, or what is wrong with it.
+#[inline(always)]
+fn cell<'a>(row: &RawRow<'a>, i: usize) -> Result<&'a str, RowError> {
+    let name = COLUMNS[i];
+    let raw = row.cells[i].ok_or(RowError::MissingField(name))?;
+    let s = if row.ascii || raw.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8 (the row's source or this check says it
+        // is ASCII). Checking for ASCII first, a word at a time, is what nearly
+        // every cell needs, and cheaper than the general validation: profiled
+        // at an eighth of reading 20M rows.
+        unsafe { std::str::from_utf8_unchecked(raw) }
+    } else {
+        std::str::from_utf8(raw).map_err(|_| RowError::NotUtf8(name))?
+    };
+    if crate::verify::trim(s).is_empty() {
+        return Err(RowError::EmptyField(name));
+    }
+    if s.len() > MAX_FIELD {
+        return Err(RowError::TooLong(name));
+    }
+    Ok(s)
 }
 
 /// Whether a row is a blank line (one cell, only whitespace): skipped, as the CSV
@@ -171,6 +218,17 @@ pub trait RowSink: Send {
     /// Takes one row of the current range (its key says which: [`range_of`]). An
     /// error stops the load; the source reports the error of the earliest line.
     fn row(&mut self, row: RawRow<'_>) -> Result<(), RowError>;
+
+    /// Takes consecutive rows of the current range, in order, as
+    /// [`RowSink::row`] would one by one (the error comes with its row's key). A
+    /// source that parses many rows at once hands them over so, and a sink can
+    /// start the memory loads of the next rows while it checks one.
+    fn rows(&mut self, rows: &[RawRow<'_>]) -> Result<(), (u64, RowError)> {
+        for r in rows {
+            self.row(*r).map_err(|e| (r.key, e))?;
+        }
+        Ok(())
+    }
 
     /// The range `range` is over.
     fn end_range(&mut self, range: usize);

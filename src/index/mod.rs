@@ -317,13 +317,15 @@ mod tests {
             let opts = BuildOptions {
                 memory,
                 tmp_dir: dir.path().to_path_buf(),
+                ..BuildOptions::default()
             };
             // A filter of every login: one partition expected, which must then
             // be split to fit a small budget.
-            let filter = LoginFilter::new(
-                rows.iter()
-                    .map(|r| login::hash_login(r[1].as_bytes(), &mut Vec::new())),
-            );
+            let logins: Vec<u64> = rows
+                .iter()
+                .map(|r| login::hash_login(r[1].as_bytes(), &mut Vec::new()))
+                .collect();
+            let filter = LoginFilter::new(&logins);
             let filter = (memory < 4 << 20).then_some(&filter);
             let (idx, report) = b.build_with(&opts, filter).unwrap();
             assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
