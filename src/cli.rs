@@ -192,6 +192,10 @@ pub struct IndexArgs {
     #[command(flatten)]
     pub build: BuildArgs,
 
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
+
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,

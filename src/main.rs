@@ -56,13 +56,19 @@ fn print_quietly(bytes: &[u8]) -> io::Result<Exit> {
     }
 }
 
-fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
-    if let Some(n) = args.threads {
+/// Sizes the worker pool when `-j` says.
+fn set_threads(threads: Option<u32>) -> anyhow::Result<()> {
+    if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n as usize)
             .build_global()
             .context("cannot start the thread pool")?;
     }
+    Ok(())
+}
+
+fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
+    set_threads(args.threads)?;
     let control = on_ctrl_c();
     let job = args.to_job(Arc::clone(&control));
     let bar = (!args.quiet && !args.no_progress && io::stderr().is_terminal())
@@ -121,6 +127,7 @@ fn on_ctrl_c() -> Arc<RunControl> {
 }
 
 fn index(args: &IndexArgs) -> anyhow::Result<Exit> {
+    set_threads(args.threads)?;
     let started = std::time::Instant::now();
     let control = on_ctrl_c();
     let opts = args.build.options(Some(&args.output));

@@ -98,8 +98,8 @@ fn strategies_agree_with_shared_logins_and_every_scheme_family() {
 }
 
 /// `index --memory 1M` spills and splits its partitions; the index it writes is
-/// the same, byte for byte, as the one built with room to spare, and a scan that
-/// builds in a tight budget gives the same list.
+/// the same, byte for byte, as the one built with room to spare (or on one
+/// thread), and a scan that builds in a tight budget gives the same list.
 #[test]
 fn a_tight_memory_budget_spills_and_changes_nothing() {
     let d = tmp();
@@ -131,12 +131,19 @@ fn a_tight_memory_budget_spills_and_changes_nothing() {
     };
     let roomy = build("roomy.lmx", &[]);
     let tight = build("tight.lmx", &["--memory", "1M", "--tmp-dir", "tmp-spill"]);
+    build("single.lmx", &["-j", "1"]);
     assert!(roomy.contains("spilled 0 bytes"), "{roomy}");
     assert!(!tight.contains("spilled 0 bytes"), "{tight}");
+    let roomy = std::fs::read(dir.join("roomy.lmx")).unwrap();
     assert_eq!(
-        std::fs::read(dir.join("roomy.lmx")).unwrap(),
+        roomy,
         std::fs::read(dir.join("tight.lmx")).unwrap(),
         "the spilled build wrote other bytes"
+    );
+    assert_eq!(
+        roomy,
+        std::fs::read(dir.join("single.lmx")).unwrap(),
+        "the one-thread build wrote other bytes"
     );
     let list = |args: &[&str]| {
         let mut all = vec!["--format", "ids", "--stats", "stats.json"];
@@ -366,4 +373,56 @@ fn assert_fatal(run: &Run, fragments: &[&str]) {
         "no line with {fragments:?} in:\n{}",
         run.stderr
     );
+}
+
+/// `--join auto` builds from the dumps when they are at most half the size of the
+/// customers file, and from the customers otherwise, or when a state is kept (its
+/// snapshot is needed first) or a dump comes from stdin (it cannot be read twice).
+#[test]
+fn auto_join_builds_from_the_smaller_side() {
+    let d = tmp();
+    let dir = d.path();
+    let rows: Vec<(String, String, String)> = (0..2_000)
+        .map(|i| {
+            (
+                format!("{i}"),
+                format!("user{i}@x.example"),
+                sha1_hex(format!("pw{i}")),
+            )
+        })
+        .collect();
+    let csv = write_customers_owned(dir, &rows);
+    let csv_len = std::fs::metadata(&csv).unwrap().len() as usize;
+    let dump = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("user{i}@x.example:pw{i}\n"))
+            .collect()
+    };
+    let small = dump(100);
+    assert!(small.len() * 2 <= csv_len);
+    write(dir, "small.txt", &small);
+    let mut big = dump(2_000);
+    while big.len() * 2 <= csv_len {
+        big.push_str(&big.clone());
+    }
+    write(dir, "big.txt", &big);
+    let from = |args: &[&str], stdin: Option<&str>| -> String {
+        let mut all = vec![
+            "scan",
+            "--quiet",
+            "--customers",
+            "customers.csv",
+            "--stats",
+            "stats.json",
+        ];
+        all.extend_from_slice(args);
+        let run = run_in(dir, &all, stdin.map(|s| s.as_bytes().to_vec()));
+        assert!(run.code <= 1, "{args:?}: {}", run.stderr);
+        let stats = read_stats(&dir.join("stats.json"));
+        stats["customers_from"].as_str().unwrap().to_string()
+    };
+    assert_eq!(from(&["small.txt"], None), "dumps");
+    assert_eq!(from(&["big.txt"], None), "customers");
+    assert_eq!(from(&["--state", "state", "small.txt"], None), "customers");
+    assert_eq!(from(&["-"], Some(&small)), "customers");
 }
