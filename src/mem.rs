@@ -24,7 +24,7 @@ use memmap2::Mmap;
 const HUGE: usize = 2 << 20;
 
 /// The base page size assumed by [`release_file_pages`] (x86_64 and most aarch64).
-const PAGE: usize = 4096;
+pub(crate) const PAGE: usize = 4096;
 
 /// Asks the CPU to start loading the cache line of `x`.
 #[inline(always)]
