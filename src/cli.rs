@@ -104,10 +104,12 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub build: BuildArgs,
 
-    /// With --customers: which side the run's index is built from (auto: the
-    /// customers the dumps name when the dumps are much smaller than the
-    /// customers file, else the whole customers file; both give the same output).
-    #[arg(long, value_enum, default_value_t = Join::Auto, hide = true)]
+    /// With --customers: which side the run's index is built from. `customers`:
+    /// the whole customers file; `dumps`: only the customers the dumps' logins
+    /// name (the dumps are read twice); `auto`: dumps when they are at most half
+    /// the customers file's size and can be read twice, and no --state is kept.
+    /// The output is the same either way.
+    #[arg(long, value_enum, value_name = "SIDE", default_value_t = Join::Auto)]
     pub join: Join,
 
     /// Dump files or directories (walked recursively); `-` reads standard input.

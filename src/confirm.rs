@@ -133,9 +133,9 @@ struct LoginCands {
 ///
 /// The index's records are in the customers file's order, and hits land at random
 /// in them. Records in memory (or a small file) are read as the logins come
-/// ([`confirm_by_login`]); those of a large mapped index, where each random read
+/// (`confirm_by_login`); those of a large mapped index, where each random read
 /// is a page fault (1.5 s for 400k hits against 100M customers), are read front to
-/// back ([`confirm_by_entry`]). Both give the same outcome (a test holds them to
+/// back (`confirm_by_entry`). Both give the same outcome (a test holds them to
 /// it).
 pub fn confirm(index: IndexView<'_>, candidates: &Candidates, opts: Budget) -> Confirmed {
     if index.backing.is_some() && index.records.len() >= crate::index::RELEASE_MIN_RECORDS {

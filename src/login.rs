@@ -110,7 +110,7 @@ fn hash_unicode(raw: &[u8], scratch: &mut Vec<u8>) -> u64 {
 /// ASCII lowercasing. It also maps some pairs of other bytes onto each other (`@`
 /// and `` ` ``, `.` and 0x0E, ...): logins that differ only there share a hash,
 /// which costs at most a rare extra candidate, because every hit is confirmed
-/// against the login's bytes ([`crate::index::IndexView::confirm`]). Lowercasing
+/// against the login's bytes ([`crate::index::IndexView::accounts_of`]). Lowercasing
 /// exactly (seven operations a word) cost 7% of the scan (BENCHMARKS.md).
 ///
 /// Hand-written because it is the scan's per-line cost: hashing the dump's bytes

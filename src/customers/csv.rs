@@ -9,7 +9,7 @@
 //! just after a `\n`. Whether such a `\n` ends a record or sits inside a quoted field
 //! depends on everything before it, so each chunk is first read twice over for its
 //! quotes alone — once as if it started between records, once as if inside a quoted
-//! field ([`speculate`]; a chunk without any `"` costs one `memchr`) — and a pass
+//! field (`speculate`; a chunk without any `"` costs one `memchr`) — and a pass
 //! over the chunks in order picks the right reading of each, which gives the true
 //! record boundaries. Then the records between those boundaries are parsed in
 //! parallel: a range without quotes or bare `\r` by splitting at `\n` and `,`, any

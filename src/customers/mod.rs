@@ -9,7 +9,7 @@
 //!
 //! Rows are read in parallel and handed to [`RowSink`]s, one per worker; what is
 //! built from them (an index, or only the customers a dump names) is
-//! [`crate::index::build`]'s business. [`Digest`] identifies a customer set whatever
+//! [`crate::index::build`](mod@crate::index::build)'s business. [`Digest`] identifies a customer set whatever
 //! the order of its rows: `--state` keys on it.
 
 pub mod csv;

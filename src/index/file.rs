@@ -30,7 +30,7 @@
 //! the Bloom filter and the slot table, each front to back in its place (the
 //! filter's size is known from the customer count; the slot table, whose overflow
 //! is not, comes last), then the piece table, then the header: a file is complete
-//! only once renamed into place ([`super::build`]).
+//! only once renamed into place ([`mod@super::build`]).
 //!
 //! [`MappedIndex::open`] checks the magic, version, header checksum, the piece table
 //! against its checksum, and that the file is exactly as long as the header says (a

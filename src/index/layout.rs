@@ -7,7 +7,7 @@
 //! Accounts that share a login are found through the slot table, where they share
 //! a home slot ([`super::view`]). Everything a hit needs is contiguous, so a hit
 //! touches one page, however large the index. The builder writes it
-//! ([`super::build`]); everything else reads it through here.
+//! ([`mod@super::build`]); everything else reads it through here.
 
 use crate::verify::Scheme;
 

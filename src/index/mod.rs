@@ -17,7 +17,7 @@
 //! | [`layout`] | the byte layout of `records`: groups, accounts, bounds-checked reads |
 //! | [`filter`] | the Bloom filter's hashing |
 //! | [`view`] | [`IndexView`]: probing (scan) and confirming a hit (verification) |
-//! | [`build`] | customer rows in, the three regions out, in bounded memory |
+//! | [`mod@build`] | customer rows in, the three regions out, in bounded memory |
 //! | [`pieces`] | per-piece checksums of a mapped index, checked as pieces are read |
 //! | [`mod@file`] | the `.lmx` file: header, write, open and map |
 //!
@@ -91,7 +91,7 @@ impl CustomerIndex {
         self.header().groups
     }
 
-    /// An index built in memory (see [`build`]).
+    /// An index built in memory (see [`mod@build`]).
     pub(super) fn owned(
         records: Vec<u8>,
         slots: Vec<u64>,

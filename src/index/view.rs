@@ -3,7 +3,7 @@
 //! Owns [`IndexView`], the borrowed regions of an index in memory or mapped, and
 //! every read of them: the Bloom filter and slot table for each dump line
 //! ([`IndexView::may_hold`], pipelined with prefetches), and the records for a hit
-//! ([`IndexView::confirm`], [`IndexView::raw_account`]).
+//! ([`IndexView::accounts_of`], [`IndexView::raw_account`]).
 //!
 //! The slot table is linear-probing from each login's home slot
 //! ([`super::filter`]); a slot is `fingerprint << 40 | (entry offset + 1)`, 0 when
@@ -28,7 +28,7 @@ pub struct IndexView<'a> {
     /// The slot table: home slots, then the overflow of the last homes and at
     /// least one empty slot.
     pub slots: &'a [u64],
-    /// Number of home slots ([`super::filter::fastrange`] picks one).
+    /// Number of home slots (`filter::fastrange` picks one).
     pub homes: usize,
     /// The Bloom filter (at least one word).
     pub bloom: &'a [u64],
@@ -100,9 +100,9 @@ impl<'a> IndexView<'a> {
     /// a slot on its probe chain carries its fingerprint. Reads only the filter and
     /// the slot table, never the records, so the scan can call it for every line of a
     /// dump without faulting in a mapped index's records. A hit is confirmed later
-    /// with [`IndexView::confirm`], given the [`Hint`] returned here. With a 24-bit
-    /// fingerprint, a hit for a login the index does not hold is rare (about one in
-    /// 10^7 lines that pass the filter).
+    /// with [`IndexView::accounts_of`]. With a 24-bit fingerprint, a hit for a login
+    /// the index does not hold is rare (about one in 10^7 lines that pass the
+    /// filter).
     #[inline]
     pub fn may_hold(&self, hash: u64) -> Option<Hint> {
         if !self.may_contain(hash) {
