@@ -21,7 +21,7 @@ use std::ops::Range;
 use memmap2::Mmap;
 
 /// The huge page size of x86_64 and most aarch64 kernels.
-const HUGE: usize = 2 << 20;
+pub(crate) const HUGE: usize = 2 << 20;
 
 /// The base page size assumed by [`release_file_pages`] (x86_64 and most aarch64).
 pub(crate) const PAGE: usize = 4096;
