@@ -62,11 +62,14 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Ndjson)]
     pub format: OutputFormat,
 
-    /// Write the reset list to FILE (atomically) instead of standard output.
+    /// Write the reset list to FILE instead of standard output (`-`). A regular
+    /// file (or a symlink's target) is replaced atomically; a device or FIFO is
+    /// written in place. Every output path is checked before the run starts.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Write the run's statistics to FILE as one JSON object.
+    /// Write the run's statistics to FILE as one JSON object (`-`: standard
+    /// output, with -o naming a file).
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
 
@@ -256,11 +259,13 @@ impl ScanArgs {
             },
             inputs: self.paths.clone(),
             format: self.format,
-            output: self.output.clone(),
+            // `-o -` is standard output, as without -o.
+            output: self.output.clone().filter(|p| p.as_os_str() != "-"),
             stats: self.stats.clone(),
             review: self.review.clone(),
             budget: Budget {
                 max_checks: self.max_checks as usize,
+                control: Some(Arc::clone(&control)),
             },
             scan: ScanOptions {
                 control: Some(control),

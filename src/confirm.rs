@@ -15,7 +15,10 @@
 use compact_str::CompactString;
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
 use crate::candidates::{Candidate, Candidates, Sighting};
+use crate::control::RunControl;
 use crate::index::{AccountId, IndexView};
 use crate::verify::{self, Scheme};
 
@@ -33,16 +36,26 @@ const CONFIRM_SPAN: AccountId = 64 << 20;
 pub const DEFAULT_MAX_CHECKS: usize = 8;
 
 /// Verification settings.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Budget {
     /// Distinct candidate passwords verified per account for slow schemes.
     pub max_checks: usize,
+    /// The run's control: a stop request ends verification before the next
+    /// account, and between one slow check and the next.
+    pub control: Option<Arc<RunControl>>,
+}
+
+impl Budget {
+    fn stopped(&self) -> bool {
+        self.control.as_ref().is_some_and(|c| c.cancelled())
+    }
 }
 
 impl Default for Budget {
     fn default() -> Self {
         Budget {
             max_checks: DEFAULT_MAX_CHECKS,
+            control: None,
         }
     }
 }
@@ -137,7 +150,7 @@ struct LoginCands {
 /// is a page fault (1.5 s for 400k hits against 100M customers), are read front to
 /// back (`confirm_by_entry`). Both give the same outcome (a test holds them to
 /// it).
-pub fn confirm(index: IndexView<'_>, candidates: &Candidates, opts: Budget) -> Confirmed {
+pub fn confirm(index: IndexView<'_>, candidates: &Candidates, opts: &Budget) -> Confirmed {
     if index.backing.is_some() && index.records.len() >= crate::index::RELEASE_MIN_RECORDS {
         confirm_by_entry(index, candidates, opts)
     } else {
@@ -147,7 +160,7 @@ pub fn confirm(index: IndexView<'_>, candidates: &Candidates, opts: Budget) -> C
 
 /// [`confirm`] for an index whose records are in memory or small: logins taken in
 /// hash order, each one's accounts confirmed and verified as it comes.
-fn confirm_by_login(index: IndexView<'_>, candidates: &Candidates, opts: Budget) -> Confirmed {
+fn confirm_by_login(index: IndexView<'_>, candidates: &Candidates, opts: &Budget) -> Confirmed {
     let sorted = candidates.sorted();
     // In batches, releasing the records a mapped index faulted in after each one (see
     // `IndexView::release_records`).
@@ -188,7 +201,7 @@ fn confirm_by_login(index: IndexView<'_>, candidates: &Candidates, opts: Budget)
 fn confirm_login(
     index: IndexView<'_>,
     cands: &mut [Candidate<'_>],
-    opts: Budget,
+    opts: &Budget,
     scratch: &mut Vec<u8>,
     accounts: &mut Vec<AccountId>,
     out: &mut Confirmed,
@@ -250,7 +263,7 @@ fn span_batches<T>(probes: &[(AccountId, T)]) -> impl Iterator<Item = &[(Account
 /// an (entry, login) pair; the pairs are sorted by entry, so the records are read
 /// front to back; then each entry's login is compared and its candidates verified,
 /// in batches whose pages of a mapped index are released behind them.
-fn confirm_by_entry(index: IndexView<'_>, candidates: &Candidates, opts: Budget) -> Confirmed {
+fn confirm_by_entry(index: IndexView<'_>, candidates: &Candidates, opts: &Budget) -> Confirmed {
     let sorted = candidates.sorted();
     // 1. Each login's distinct candidates, in the order they will be tried.
     let pieces: Vec<(Vec<Candidate<'_>>, Vec<Span>)> = sorted
@@ -386,10 +399,14 @@ fn confirm_account(
     index: IndexView<'_>,
     account: AccountId,
     cands: &[Candidate<'_>],
-    opts: Budget,
+    opts: &Budget,
 ) -> (Verdict, u64) {
     // An entry the index cannot read (an unknown scheme byte, fields out of bounds,
     // a piece that failed its checksum) is damage, never a quiet "no match".
+    // Stopped: the run's results are discarded, so any verdict will do.
+    if opts.stopped() {
+        return (Verdict::Clear, 0);
+    }
     let Some(acct) = index.raw_account(account) else {
         return (Verdict::Damaged, 0);
     };
@@ -399,6 +416,9 @@ fn confirm_account(
     // (sightings, first seen) of the passwords that verified.
     let mut found: Option<(u64, Sighting)> = None;
     for c in cands.iter().take(budget) {
+        if slow && opts.stopped() {
+            return (Verdict::Clear, checked);
+        }
         let info = c.info;
         checked += 1;
         if verify::verify(acct.scheme, acct.hash, c.password) {
@@ -488,7 +508,7 @@ mod tests {
         // What a fingerprint collision in the scan would record: alice's hash with
         // another login's bytes, and the right password.
         c.add(alice, b"mallory@x.io", b"pw", 3, seen);
-        let out = confirm(index.view(), &c, Budget::default());
+        let out = confirm(index.view(), &c, &Budget::default());
         assert!(out.findings.is_empty());
         assert_eq!(
             (out.login_hits, out.candidates, out.verifications),
@@ -496,7 +516,7 @@ mod tests {
         );
 
         c.add(alice, b"alice@x.io", b"pw", 2, seen);
-        let out = confirm(index.view(), &c, Budget::default());
+        let out = confirm(index.view(), &c, &Budget::default());
         assert_eq!(out.findings.len(), 1);
         assert_eq!(
             (out.login_hits, out.candidates, out.verifications),
@@ -531,10 +551,10 @@ mod tests {
             1,
             Sighting { file: 0, line: 1 },
         );
-        let out = confirm(damaged, &c, Budget::default());
+        let out = confirm(damaged, &c, &Budget::default());
         assert_eq!(out.damaged_accounts, 1);
         assert!(out.findings.is_empty());
-        assert_eq!(confirm(v, &c, Budget::default()).damaged_accounts, 0);
+        assert_eq!(confirm(v, &c, &Budget::default()).damaged_accounts, 0);
     }
 
     /// Both ways of reading the records give the same outcome: findings, reviews
@@ -574,9 +594,12 @@ mod tests {
         crate::index::file::write(&index, &path).unwrap();
         let mapped = crate::index::file::open(&path).unwrap();
         for (budget, view) in [(1, index.view()), (8, index.view()), (8, mapped.view())] {
-            let opts = Budget { max_checks: budget };
-            let a = confirm_by_login(index.view(), &c, opts);
-            let e = confirm_by_entry(view, &c, opts);
+            let opts = Budget {
+                max_checks: budget,
+                ..Budget::default()
+            };
+            let a = confirm_by_login(index.view(), &c, &opts);
+            let e = confirm_by_entry(view, &c, &opts);
             assert!(!a.findings.is_empty() && !a.reviews.is_empty() || budget == 8);
             assert_eq!(a.findings, e.findings);
             assert_eq!(a.reviews, e.reviews);

@@ -1,10 +1,10 @@
 //! Run control shared between the engine and whoever watches it.
 //!
 //! Owns [`RunControl`]: the progress counters a terminal can display and the flag
-//! that asks a run to stop (Ctrl-C). Every stage that loops over input reads the
-//! flag; none of them knows who set it.
+//! that asks a run to stop (a signal: Ctrl-C, SIGTERM, SIGHUP). Every stage that
+//! loops over input or work reads the flag; none of them knows who set it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Progress counters and the cancel flag of one run.
@@ -17,6 +17,8 @@ pub struct RunControl {
     /// Set to stop the run at the next chunk or block; the run then reports that it
     /// was interrupted instead of producing results.
     pub cancel: AtomicBool,
+    /// The signal that asked the run to stop (0: none, or not a signal).
+    signal: AtomicI32,
 }
 
 impl RunControl {
@@ -28,5 +30,22 @@ impl RunControl {
     /// Asks the run to stop; says whether it had been asked already.
     pub fn request_cancel(&self) -> bool {
         self.cancel.swap(true, Ordering::Relaxed)
+    }
+
+    /// Asks the run to stop because of `signal`; says whether it had been asked
+    /// already. The first signal is the one remembered.
+    pub fn request_stop(&self, signal: i32) -> bool {
+        let _ = self
+            .signal
+            .compare_exchange(0, signal, Ordering::Relaxed, Ordering::Relaxed);
+        self.request_cancel()
+    }
+
+    /// The signal that stopped the run, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        match self.signal.load(Ordering::Relaxed) {
+            0 => None,
+            s => Some(s),
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! | 0 | done |
 //! | 1 | done, but some input could not be read (each named on stderr) |
 //! | 2 | nothing trustworthy produced: bad arguments, customers file, index, state or output |
-//! | 130 | interrupted (Ctrl-C); nothing was written |
+//! | 128 + N | stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); nothing was written |
 
 use std::process::ExitCode;
 
@@ -18,8 +18,8 @@ pub enum Exit {
     InputErrors,
     /// Nothing trustworthy was produced (also clap's status for bad arguments).
     Failed,
-    /// Interrupted (SIGINT); nothing was written.
-    Interrupted,
+    /// Stopped by this signal (SIGINT, SIGTERM, SIGHUP); nothing was written.
+    Signal(i32),
 }
 
 impl Exit {
@@ -29,7 +29,7 @@ impl Exit {
             Exit::Done => 0,
             Exit::InputErrors => 1,
             Exit::Failed => 2,
-            Exit::Interrupted => 130,
+            Exit::Signal(n) => (128 + n).clamp(0, 255) as u8,
         }
     }
 }
@@ -50,9 +50,11 @@ mod tests {
             Exit::Done,
             Exit::InputErrors,
             Exit::Failed,
-            Exit::Interrupted,
+            Exit::Signal(libc::SIGINT),
+            Exit::Signal(libc::SIGTERM),
+            Exit::Signal(libc::SIGHUP),
         ];
-        assert_eq!(all.map(Exit::code), [0, 1, 2, 130]);
+        assert_eq!(all.map(Exit::code), [0, 1, 2, 130, 143, 129]);
         // clap exits 2 on a usage error: the same status as any other failure.
         assert_eq!(
             Exit::Failed.code(),

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use thiserror::Error;
 
-use crate::atomic::StagedFile;
+use crate::atomic::{self, OutputError, StagedFile};
 use crate::confirm::{self, Budget};
 use crate::customers::{CsvFile, CustomersError};
 use crate::index::file::LmxError;
@@ -70,14 +70,12 @@ pub enum JobError {
     /// `--join dumps` with an input that cannot be read twice.
     #[error(transparent)]
     Plan(PlanError),
-    /// An output file could not be written.
-    #[error("cannot write {path}: {source}")]
-    Output {
-        /// The output.
-        path: PathBuf,
-        /// The cause.
-        source: io::Error,
-    },
+    /// An output file cannot be written, or the outputs and inputs collide.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// Every output was written, but the state could not be saved after them.
+    #[error("the outputs were written, but the state was not saved ({0}); the next run scans these files again")]
+    StateNotSaved(OutputError),
     /// Writing the reset list to standard output failed.
     #[error("cannot write to standard output: {0}")]
     Stdout(io::Error),
@@ -126,6 +124,10 @@ impl From<PlanError> for JobError {
 /// Runs the job; the reset list goes to `stdout` unless the job names a file.
 pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, JobError> {
     let started = Instant::now();
+    // Everything that will be written is checked before any work: a bad path
+    // fails now, not after the scan.
+    let state = job.state.as_deref().map(State::open).transpose()?;
+    check_paths(job, state.as_ref())?;
     let (mut files, mut errors) = input::discover(&job.inputs);
     let mut plan_opts = job.plan.clone();
     plan_opts.incremental = job.state.is_some();
@@ -133,9 +135,9 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let index = &loaded_customers.index;
     let loaded = Instant::now();
     // The plan knows the snapshot whenever a state is kept.
-    let incremental = match (&job.state, loaded_customers.snapshot) {
-        (Some(dir), Some(snapshot)) => Some(Incremental::prepare(
-            dir,
+    let incremental = match (state, loaded_customers.snapshot) {
+        (Some(state), Some(snapshot)) => Some(Incremental::prepare(
+            state,
             snapshot,
             &mut files,
             &mut errors,
@@ -155,18 +157,22 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     if let Some(result) = body_check {
         result?;
     }
-    if job.scan.control.as_ref().is_some_and(|p| p.cancelled()) {
+    let stopped = || job.scan.control.as_ref().is_some_and(|p| p.cancelled());
+    if stopped() {
         return Err(JobError::Interrupted);
     }
     errors.append(&mut scanned.errors);
     scanned.errors = errors;
     let scanned_at = Instant::now();
     let view = index.view();
-    let checked = confirm::confirm(view, &scanned.candidates, job.budget);
+    let checked = confirm::confirm(view, &scanned.candidates, &job.budget);
     // Verification was the last reader of the index: nothing is written if any
     // piece of it that was read is damaged, or any account it read was unreadable.
     if let Some(m) = index.mapped() {
         m.verify_read()?;
+    }
+    if stopped() {
+        return Err(JobError::Interrupted);
     }
     if checked.damaged_accounts > 0 {
         return Err(JobError::DamagedIndex(checked.damaged_accounts));
@@ -219,17 +225,25 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
             w.write_all(b"\n")
         })?);
     }
-    for (file, path) in staged {
-        file.commit()
-            .map_err(|source| JobError::Output { path, source })?;
+    // The state is staged with the outputs, so only its rename can fail after
+    // them; it goes last: killed before it, the next run scans these files again,
+    // which is correct.
+    let state = incremental
+        .map(|inc| inc.stage(&files, &scanned.errors))
+        .transpose()?;
+    // The last moment a stop request is honoured: after it, every output is put
+    // in place.
+    if stopped() {
+        return Err(JobError::Interrupted);
+    }
+    for file in staged {
+        file.commit()?;
     }
     if job.output.is_none() {
         report::write_resets(stdout, job.format, &resets).map_err(JobError::Stdout)?;
     }
-    // The state goes last: killed before this, the next run scans these files again,
-    // which is correct.
-    if let Some(inc) = incremental {
-        inc.commit(&files, &scanned.errors)?;
+    if let Some(state) = state {
+        state.commit().map_err(JobError::StateNotSaved)?;
     }
     Ok(JobOutcome {
         summary,
@@ -261,13 +275,12 @@ impl Incremental {
     /// customers snapshot (unless `rescan`). Files that cannot be read for hashing are
     /// reported and dropped.
     fn prepare(
-        dir: &Path,
+        state: State,
         snapshot: u64,
         files: &mut Vec<DumpFile>,
         errors: &mut Vec<InputError>,
         rescan: bool,
     ) -> Result<Incremental, JobError> {
-        let state = State::open(dir)?;
         let physical: Vec<&Path> = files
             .iter()
             .filter_map(|f| f.physical_path())
@@ -306,8 +319,8 @@ impl Incremental {
         })
     }
 
-    /// Records every file read without error and writes the state atomically.
-    fn commit(mut self, files: &[DumpFile], errors: &[InputError]) -> Result<(), JobError> {
+    /// Records every file read without error and stages the new state.
+    fn stage(mut self, files: &[DumpFile], errors: &[InputError]) -> Result<StagedFile, JobError> {
         let failed: BTreeSet<&str> = errors.iter().map(|e| e.display.as_str()).collect();
         let mut clean: BTreeMap<&Path, bool> = BTreeMap::new();
         for f in files {
@@ -320,34 +333,42 @@ impl Incremental {
                 self.state.record(id, self.snapshot, path);
             }
         }
-        self.state
-            .stage()?
-            .commit()
-            .map_err(|source| JobError::Output {
-                path: self.state_path(),
-                source,
-            })
+        Ok(self.state.stage()?)
     }
+}
 
-    fn state_path(&self) -> PathBuf {
-        self.state.file_path()
-    }
+/// Checks the run's outputs (and the state file) against each other and its
+/// inputs before any work starts.
+fn check_paths(job: &ScanJob, state: Option<&State>) -> Result<(), JobError> {
+    let state_file = state.map(State::file_path);
+    let outputs: Vec<(&'static str, &Path)> = [
+        ("-o", job.output.as_deref()),
+        ("--review", job.review.as_deref()),
+        ("--stats", job.stats.as_deref()),
+        ("--state", state_file.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(role, p)| Some((role, p?)))
+    .collect();
+    let customers = match &job.customers {
+        Customers::Csv(p) | Customers::Index(p) => p.as_path(),
+    };
+    let inputs: Vec<&Path> = std::iter::once(customers)
+        .chain(job.inputs.iter().map(PathBuf::as_path))
+        .collect();
+    let stdout = job.output.is_none().then_some("the reset list (no -o)");
+    Ok(atomic::check_outputs(&outputs, &inputs, stdout)?)
 }
 
 fn stage(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(StagedFile, PathBuf), JobError> {
-    StagedFile::stage(path, |f| {
+) -> Result<StagedFile, JobError> {
+    Ok(StagedFile::stage(path, |f| {
         let mut w = io::BufWriter::new(f);
         body(&mut w)?;
         w.flush()
-    })
-    .map(|f| (f, path.to_path_buf()))
-    .map_err(|source| JobError::Output {
-        path: path.to_path_buf(),
-        source,
-    })
+    })?)
 }
 
 /// Builds an index file from a customers CSV, in the memory `opts` allows.
@@ -357,6 +378,14 @@ pub fn build_index(
     opts: &BuildOptions,
     control: Option<&crate::control::RunControl>,
 ) -> Result<BuildReport, JobError> {
+    atomic::check_outputs(&[("-o", output)], &[customers_csv], None)?;
+    // The index is mapped back once written: a device or FIFO cannot hold it.
+    if !matches!(
+        atomic::Destination::of(output)?,
+        atomic::Destination::Replace(_)
+    ) {
+        return Err(OutputError::NotRegular(output.into()).into());
+    }
     let source = CsvFile::new(customers_csv);
     let cancelled = || control.is_some_and(|c| c.cancelled());
     let (_, report) = crate::index::build(&source, opts, None, Target::File(output), &cancelled)?;

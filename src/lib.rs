@@ -46,7 +46,7 @@
 //!
 //! let (files, _errors) = input::discover(&[dump]);
 //! let scanned = scan::scan(&files, index.view(), &scan::ScanOptions::default());
-//! let confirmed = confirm::confirm(index.view(), &scanned.candidates, confirm::Budget::default());
+//! let confirmed = confirm::confirm(index.view(), &scanned.candidates, &confirm::Budget::default());
 //! let resets = report::reset_records(&scanned.files, &confirmed.findings);
 //! let first = resets.iter().next().unwrap();
 //! assert_eq!(first.account_id, "42");

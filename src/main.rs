@@ -2,8 +2,9 @@
 //!
 //! Exit statuses are in [`exit`]: 0 done; 1 done, but some input could not be read
 //! (each named on stderr); 2 nothing trustworthy produced (bad arguments, bad
-//! customers file or index, unwritable output), with a one-line reason; 130
-//! interrupted (Ctrl-C), with no output written.
+//! customers file or index, unwritable output), with a one-line reason; 128 + N
+//! stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), with no output
+//! written.
 
 mod cli;
 mod exit;
@@ -69,7 +70,7 @@ fn set_threads(threads: Option<u32>) -> anyhow::Result<()> {
 
 fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     set_threads(args.threads)?;
-    let control = on_ctrl_c();
+    let control = on_signals();
     let job = args.to_job(Arc::clone(&control));
     let bar = (!args.quiet && !args.no_progress && io::stderr().is_terminal())
         .then(|| progress::Bar::start(Arc::clone(&control)));
@@ -81,10 +82,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     }
     let outcome = match result {
         Ok(o) => o,
-        Err(JobError::Interrupted) => {
-            eprintln!("leakmatch: interrupted; no output was written");
-            return Ok(Exit::Interrupted);
-        }
+        Err(JobError::Interrupted) => return Ok(stopped(&control, "no output was written")),
         // A closed pipe (`leakmatch scan ... | head`) is the reader's choice, not an
         // error.
         Err(JobError::Stdout(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Done),
@@ -109,33 +107,53 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// The run's control, and a Ctrl-C handler that asks it to stop: the engine then
-/// returns without writing anything (staged output files are removed), and we exit
-/// 130. A second Ctrl-C (say, while blocked reading a quiet stdin) exits at once:
-/// targets are still never partly written (spill files are unlinked from the start;
-/// a staged output file may stay behind).
-fn on_ctrl_c() -> Arc<RunControl> {
+/// The run's control, and a handler for SIGINT (Ctrl-C), SIGTERM (how service
+/// managers stop a job) and SIGHUP that asks it to stop: every phase then returns
+/// within a moment without writing anything (staged output files are removed), and
+/// we exit 128 + the signal. A second signal (say, while blocked reading a quiet
+/// stdin) exits at once: targets are still never partly written (spill files are
+/// unlinked from the start; a staged output file may stay behind).
+fn on_signals() -> Arc<RunControl> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let control = Arc::new(RunControl::default());
     let handler = Arc::clone(&control);
-    let _ = ctrlc::set_handler(move || {
-        if handler.request_cancel() {
-            eprintln!("leakmatch: interrupted");
-            std::process::exit(Exit::Interrupted.code().into());
-        }
-    });
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        std::thread::spawn(move || {
+            for signal in signals.forever() {
+                if handler.request_stop(signal) {
+                    eprintln!("leakmatch: stopped by {}", signal_name(signal));
+                    std::process::exit(Exit::Signal(signal).code().into());
+                }
+            }
+        });
+    }
     control
+}
+
+/// The exit of a run a signal stopped, said on stderr.
+fn stopped(control: &RunControl, what: &str) -> Exit {
+    let signal = control.signal().unwrap_or(signal_hook::consts::SIGINT);
+    eprintln!("leakmatch: stopped by {}; {what}", signal_name(signal));
+    Exit::Signal(signal)
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    match signal {
+        SIGINT => "SIGINT (interrupted)",
+        SIGTERM => "SIGTERM",
+        SIGHUP => "SIGHUP",
+        _ => "a signal",
+    }
 }
 
 fn index(args: &IndexArgs) -> anyhow::Result<Exit> {
     set_threads(args.threads)?;
     let started = std::time::Instant::now();
-    let control = on_ctrl_c();
+    let control = on_signals();
     let opts = args.build.options(Some(&args.output));
     let report = match job::build_index(&args.customers, &args.output, &opts, Some(&control)) {
-        Err(JobError::Interrupted) => {
-            eprintln!("leakmatch: interrupted; no index was written");
-            return Ok(Exit::Interrupted);
-        }
+        Err(JobError::Interrupted) => return Ok(stopped(&control, "no index was written")),
         r => r?,
     };
     if !args.quiet {

@@ -50,13 +50,16 @@ struct OnDisk {
 #[derive(Debug, Error)]
 pub enum StateError {
     /// The directory or its file could not be read or written.
-    #[error("state {path}: {source}")]
+    #[error("state {path}: {cause}")]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// The cause.
-        source: io::Error,
+        /// The cause (not a `source`: the message already says it, once).
+        cause: io::Error,
     },
+    /// The state file could not be written.
+    #[error(transparent)]
+    Output(#[from] crate::atomic::OutputError),
     /// The state file is not one this version wrote.
     #[error("state {path}: not a leakmatch state file ({what}); remove it or use another --state directory")]
     Invalid {
@@ -92,9 +95,9 @@ impl FileId {
 impl State {
     /// Opens (creating the directory if needed) the state in `dir`.
     pub fn open(dir: &Path) -> Result<State, StateError> {
-        let io_err = |path: &Path, source| StateError::Io {
+        let io_err = |path: &Path, cause| StateError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         let path = dir.join(FILE_NAME);
@@ -167,14 +170,12 @@ impl State {
     /// Writes the state to a temporary file in its directory, ready to be renamed
     /// into place by [`StagedFile::commit`].
     pub fn stage(&self) -> Result<StagedFile, StateError> {
-        let path = self.dir.join(FILE_NAME);
-        StagedFile::stage(&path, |f| {
+        Ok(StagedFile::stage(&self.file_path(), |f| {
             let mut w = io::BufWriter::new(f);
             serde_json::to_writer_pretty(&mut w, &self.disk)?;
             w.write_all(b"\n")?;
             w.flush()
-        })
-        .map_err(|source| StateError::Io { path, source })
+        })?)
     }
 }
 

@@ -864,8 +864,21 @@ pub fn read_stream(
         message: e.to_string(),
     };
     let mut record = csv::ByteRecord::new();
-    if !rdr.read_byte_record(&mut record).map_err(io)? {
-        return Err(CustomersError::Empty(p()));
+    // A stream stopped by a signal ends wherever it was cut: that is the stop,
+    // not a bad row.
+    let stop = |e: CustomersError| {
+        if cancelled() {
+            CustomersError::Interrupted
+        } else {
+            e
+        }
+    };
+    if !rdr
+        .read_byte_record(&mut record)
+        .map_err(io)
+        .map_err(stop)?
+    {
+        return Err(stop(CustomersError::Empty(p())));
     }
     let header_line = rdr
         .get_ref()
@@ -874,7 +887,15 @@ pub fn read_stream(
     let mut sink = make();
     let mut result = Ok(());
     let mut n = 0u64;
-    while rdr.read_byte_record(&mut record).map_err(io)? {
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                result = Err(io(e));
+                break;
+            }
+        }
         let at = record.position().map_or(0, |pos| pos.byte());
         let line = rdr.get_ref().line_of(at);
         n += 1;
@@ -902,7 +923,7 @@ pub fn read_stream(
     }
     sink.end_range(0);
     sink.finish();
-    result.map(|()| LineMap::identity())
+    result.map_err(stop).map(|()| LineMap::identity())
 }
 
 #[cfg(test)]

@@ -569,6 +569,9 @@ pub fn build(
         &mut out,
         cancelled,
     )?;
+    if cancelled() {
+        return Err(CustomersError::Interrupted.into());
+    }
     let spilled = parts.spilled() + ids.spilled();
     let (index, index_bytes) = out.finish(totals.digest)?;
     let report = BuildReport {
@@ -880,7 +883,8 @@ impl Out {
                     path: path.to_path_buf(),
                     cause: source,
                 };
-                let mut staged = crate::atomic::StagedFile::create(path).map_err(io)?;
+                let mut staged = crate::atomic::StagedFile::create_regular(path)
+                    .map_err(|e| BuildError::Index(e.into()))?;
                 let f = staged.file().try_clone().map_err(io)?;
                 (
                     TargetOut::File(staged),
@@ -1053,7 +1057,7 @@ impl Out {
                 finish_file(f, self.records, self.slots, self.bloom, &mut header)
                     .map_err(io(&path))?;
                 let len = f.metadata().map_err(io(&path))?.len();
-                staged.commit().map_err(io(&path))?;
+                staged.commit().map_err(|e| BuildError::Index(e.into()))?;
                 Ok((file::open(&path)?, len))
             }
             TargetOut::TempFile(mut f) => {

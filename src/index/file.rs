@@ -68,13 +68,16 @@ pub const HEADER_LEN: usize = 128;
 #[derive(Debug, Error)]
 pub enum LmxError {
     /// Could not open, map or write the file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The cause.
-        source: io::Error,
+        /// The cause (not a `source`: the message already says it, once).
+        cause: io::Error,
     },
+    /// The index file could not be written.
+    #[error(transparent)]
+    Output(#[from] crate::atomic::OutputError),
     /// Not an index file at all.
     #[error("{0}: not a leakmatch index (bad magic bytes)")]
     NotAnIndex(PathBuf),
@@ -221,9 +224,9 @@ pub const BLOOM_COPY_MIN: usize = 16 << 20;
 impl MappedIndex {
     /// Maps `path` and checks its header and length.
     pub fn open(path: &Path) -> Result<MappedIndex, LmxError> {
-        let file = File::open(path).map_err(|source| LmxError::Io {
+        let file = File::open(path).map_err(|cause| LmxError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         MappedIndex::from_file(&file, path)
     }
@@ -235,9 +238,9 @@ impl MappedIndex {
         // If another process truncates it underneath us, reads could fault (SIGBUS);
         // index files are written by rename (never in place) precisely so that the
         // file we mapped is never modified.
-        let map = unsafe { Mmap::map(file) }.map_err(|source| LmxError::Io {
+        let map = unsafe { Mmap::map(file) }.map_err(|cause| LmxError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         if map.len() < HEADER_LEN {
             return if map.len() >= 8 && &map[..8] != MAGIC {
@@ -457,12 +460,9 @@ pub fn write_to<W: Write>(index: &CustomerIndex, mut w: W) -> io::Result<()> {
 
 /// Writes `index` to `path` atomically (temp file in the same directory, then rename).
 pub fn write(index: &CustomerIndex, path: &Path) -> Result<(), LmxError> {
-    crate::atomic::atomic_write(path, |f| write_to(index, BufWriter::new(f))).map_err(|source| {
-        LmxError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    })
+    Ok(crate::atomic::atomic_write(path, |f| {
+        write_to(index, BufWriter::new(f))
+    })?)
 }
 
 /// The piece size of the files this build writes.

@@ -14,6 +14,7 @@
 //! * `state`: incremental runs with `--state` (issue 5).
 //! * `terminal`: progress bar, completions and man page, closed pipes, Ctrl-C.
 //! * `scale`: the bounded-memory index build and the scan strategies (issue 14).
+//! * `hardening`: output paths and signals in every phase (issue 15).
 //! * `flood`: the slow-hash budget under a flood of wrong passwords (issue 3).
 //! * `schemes`: slow-scheme edge cases against the reference libraries' hashes
 //!   (`corpus-samples/slow-schemes/`).
@@ -24,6 +25,7 @@ mod containers;
 mod errors;
 mod feature;
 mod flood;
+mod hardening;
 mod regression;
 mod scale;
 mod schemes;

@@ -1,0 +1,447 @@
+//! Issue 15: output paths, signals in every phase. Each test is named for the row
+//! of the issue's table it guards.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+fn setup() -> tempfile::TempDir {
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
+    write(d, "dumps/ok.txt", "ok@x.example:pw-ok\n");
+    dir
+}
+
+const OK_IDS: &str = "ok-1\n";
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path; no memory is shared.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+fn kill(child: &Child, signal: i32) {
+    // SAFETY: kill(2) with a child's pid; no memory is involved.
+    let ok = unsafe { libc::kill(child.id() as libc::pid_t, signal) } == 0;
+    assert!(ok, "kill({signal}) failed");
+}
+
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("leakmatch"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child` at most `limit`; kills it and fails if it is still running.
+fn wait_at_most(mut child: Child, limit: Duration) -> (i32, String) {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running {limit:?} after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().expect("exited, not killed"), stderr)
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    dir_entries(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".leakmatch-"))
+        .collect()
+}
+
+// Row 1: outputs are written into what they name, never renamed over it.
+
+#[test]
+fn output_to_a_fifo_is_written_in_place() {
+    let dir = setup();
+    let d = dir.path();
+    let fifo = d.join("resets.fifo");
+    mkfifo(&fifo);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--format",
+            "ids",
+            "-o",
+            "resets.fifo",
+            "dumps",
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(
+        reader.join().unwrap(),
+        OK_IDS,
+        "the FIFO's reader got the list"
+    );
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "still a FIFO"
+    );
+}
+
+#[test]
+fn output_through_a_symlink_replaces_its_target_not_the_link() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::create_dir(d.join("real")).unwrap();
+    write(d, "real/resets.txt", "old\n");
+    std::os::unix::fs::symlink("real/resets.txt", d.join("link.txt")).unwrap();
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--format",
+            "ids",
+            "-o",
+            "link.txt",
+            "dumps",
+        ],
+    );
+    run.expect_code(0);
+    assert!(std::fs::symlink_metadata(d.join("link.txt"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(d.join("real/resets.txt")).unwrap(),
+        OK_IDS
+    );
+    assert!(leftovers(d).is_empty() && leftovers(&d.join("real")).is_empty());
+}
+
+#[test]
+fn dash_is_standard_output_for_o_and_stats() {
+    let dir = setup();
+    let d = dir.path();
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--format",
+            "ids",
+            "-o",
+            "-",
+            "-q",
+            "dumps",
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(run.stdout, OK_IDS);
+    // The statistics alone on stdout, the reset list in a file.
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--format",
+            "ids",
+            "-o",
+            "r.txt",
+            "--stats",
+            "-",
+            "-q",
+            "dumps",
+        ],
+    );
+    run.expect_code(0);
+    let stats: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(stats["accounts_to_reset"], 1);
+    assert_eq!(std::fs::read_to_string(d.join("r.txt")).unwrap(), OK_IDS);
+    // Both on stdout would interleave: refused.
+    let run = scan(
+        d,
+        &["--customers", "customers.csv", "--stats", "-", "dumps"],
+    );
+    run.expect_code(2);
+    assert!(run.stderr.contains("--stats"), "{}", run.stderr);
+}
+
+// Row 11: every output path is checked before any work, collisions refused, one
+// cause printed once.
+
+#[test]
+fn a_bad_output_path_fails_before_reading_any_input() {
+    let dir = setup();
+    let d = dir.path();
+    // The dump is a stdin that never ends: only a check made before reading it
+    // lets the run exit.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("leakmatch"))
+        .current_dir(d)
+        .args([
+            "scan",
+            "--customers",
+            "customers.csv",
+            "-o",
+            "nope/resets.txt",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let (code, stderr) = wait_at_most(child, Duration::from_secs(20));
+    drop(stdin);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("nope/resets.txt") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    // One cause, said once.
+    assert_eq!(stderr.matches("does not exist").count(), 1, "{stderr}");
+    assert!(
+        !stderr.contains(".tmp"),
+        "no temporary name in the message: {stderr}"
+    );
+}
+
+#[test]
+fn one_file_for_two_roles_is_refused_at_start() {
+    let dir = setup();
+    let d = dir.path();
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "-o",
+            "out.txt",
+            "--stats",
+            "./out.txt",
+            "dumps",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("-o and --stats name the same file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!d.join("out.txt").exists());
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_at_start() {
+    let dir = setup();
+    let d = dir.path();
+    let before = std::fs::read(d.join("customers.csv")).unwrap();
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "-o",
+            "customers.csv",
+            "dumps",
+        ],
+    );
+    run.expect_code(2);
+    assert!(run.stderr.contains("is an input"), "{}", run.stderr);
+    assert_eq!(std::fs::read(d.join("customers.csv")).unwrap(), before);
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--review",
+            "dumps/ok.txt",
+            "dumps",
+        ],
+    );
+    run.expect_code(2);
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "-o",
+            "dumps/resets.txt",
+            "dumps",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("inside the input directory"),
+        "{}",
+        run.stderr
+    );
+    let run = run_in(
+        d,
+        &[
+            "index",
+            "--customers",
+            "customers.csv",
+            "-o",
+            "customers.csv",
+        ],
+        None,
+    );
+    run.expect_code(2);
+    assert_eq!(std::fs::read(d.join("customers.csv")).unwrap(), before);
+}
+
+#[test]
+fn an_index_is_never_written_to_a_fifo() {
+    let dir = setup();
+    let d = dir.path();
+    mkfifo(&d.join("x.lmx"));
+    let run = run_in(
+        d,
+        &["index", "--customers", "customers.csv", "-o", "x.lmx"],
+        None,
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("must be a regular file"),
+        "{}",
+        run.stderr
+    );
+}
+
+// Row 12: the state is checked before the run and staged with the outputs.
+
+#[test]
+fn an_unusable_state_directory_fails_before_any_output() {
+    let dir = setup();
+    let d = dir.path();
+    write(d, "state-is-a-file", "x");
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--state",
+            "state-is-a-file",
+            "-o",
+            "out.txt",
+            "dumps",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        !d.join("out.txt").exists(),
+        "no output when the state cannot be kept"
+    );
+}
+
+// Rows 2 and 3: SIGINT, SIGTERM and SIGHUP stop every phase, leaving nothing.
+
+/// Customers from a FIFO we hold open: the run is loading them when the signal
+/// comes.
+#[test]
+fn a_signal_during_the_customer_load_stops_scan_and_index() {
+    for (signal, code, cmd) in [
+        (libc::SIGTERM, 143, "scan"),
+        (libc::SIGHUP, 129, "scan"),
+        (libc::SIGINT, 130, "index"),
+        (libc::SIGTERM, 143, "index"),
+    ] {
+        let dir = setup();
+        let d = dir.path();
+        mkfifo(&d.join("customers.fifo"));
+        let args: Vec<&str> = match cmd {
+            "scan" => vec![
+                "scan",
+                "--customers",
+                "customers.fifo",
+                "-o",
+                "out.txt",
+                "dumps",
+            ],
+            _ => vec!["index", "--customers", "customers.fifo", "-o", "out.lmx"],
+        };
+        let child = spawn(d, &args);
+        let mut writer = std::fs::OpenOptions::new()
+            .write(true)
+            .open(d.join("customers.fifo"))
+            .unwrap();
+        writer
+            .write_all(b"account_id,login,password_hash\nok-1,ok@x.example,")
+            .unwrap();
+        writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        kill(&child, signal);
+        std::thread::sleep(Duration::from_millis(300));
+        drop(writer);
+        let (got, stderr) = wait_at_most(child, Duration::from_secs(20));
+        assert_eq!(got, code, "{cmd} {signal}: {stderr}");
+        assert!(stderr.contains("stopped by"), "{stderr}");
+        assert!(!d.join("out.txt").exists() && !d.join("out.lmx").exists());
+        assert!(leftovers(d).is_empty(), "{:?}", leftovers(d));
+    }
+}
+
+/// A slow-hash customer with many leaked candidates: verification takes many
+/// seconds, and a SIGTERM sent during it ends the run before the next check, with
+/// no output replaced and the state untouched.
+#[test]
+fn a_signal_during_verification_stops_between_slow_checks() {
+    let dir = tmp();
+    let d = dir.path();
+    // A valid PBKDF2 row whose checks are slow in a debug build; the hash need
+    // not match anything: every check costs the same.
+    let hash = format!("pbkdf2_sha256$100000$salt${}", "A".repeat(43) + "=");
+    write_customers(d, &[("slow-1", "slow@x.example", &hash)]);
+    let dump: String = (0..8)
+        .map(|i| format!("slow@x.example:guess-{i}\n"))
+        .collect();
+    write(d, "dumps/d.txt", dump);
+    write(d, "out.txt", "old\n");
+    let started = Instant::now();
+    let child = spawn(
+        d,
+        &[
+            "scan",
+            "--customers",
+            "customers.csv",
+            "-o",
+            "out.txt",
+            "--state",
+            "state",
+            "dumps",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    kill(&child, libc::SIGTERM);
+    let signalled = started.elapsed();
+    let (code, stderr) = wait_at_most(child, Duration::from_secs(60));
+    assert_eq!(code, 143, "{stderr}");
+    assert!(
+        started.elapsed() < signalled + Duration::from_secs(10),
+        "stopped {:?} after the signal",
+        started.elapsed() - signalled
+    );
+    assert_eq!(std::fs::read_to_string(d.join("out.txt")).unwrap(), "old\n");
+    assert!(leftovers(d).is_empty(), "{:?}", leftovers(d));
+    let state = d.join("state");
+    assert!(
+        !state.exists() || dir_entries(&state).iter().all(|n| !n.ends_with(".json")),
+        "the state did not advance: {:?}",
+        dir_entries(&state)
+    );
+}
