@@ -233,7 +233,7 @@ fn bench_scan(c: &mut Criterion) {
         b.iter(|| {
             let out = scan::scan(&files, index.view(), &scan::ScanOptions::default());
             let checked =
-                confirm::confirm(index.view(), &out.candidates, confirm::Budget::default());
+                confirm::confirm(index.view(), &out.candidates, &confirm::Budget::default());
             black_box((out.counters.lines, checked.verifications))
         })
     });
