@@ -15,6 +15,7 @@ use leakmatch::job::ScanJob;
 use leakmatch::plan::{Customers, Join, PlanOptions};
 use leakmatch::report::OutputFormat;
 use leakmatch::scan::ScanOptions;
+use leakmatch::verify::limits::CostLimits;
 
 /// Find registered customers whose working password appears in credential dumps.
 #[derive(Debug, Parser)]
@@ -134,6 +135,19 @@ pub struct BuildArgs {
     /// they are created: nothing is left behind, however the run ends.
     #[arg(long, value_name = "DIR")]
     pub tmp_dir: Option<PathBuf>,
+
+    /// Raise (or lower) the most one check of a slow hash may cost; repeatable.
+    /// KEY is bcrypt-cost (default 15), pbkdf2-iterations (5000000),
+    /// sha-crypt-rounds (1000000), argon2-memory-kib (1048576), argon2-time (16)
+    /// or argon2-lanes (16). A customer whose hash asks for more is set aside,
+    /// named by line, and never checked; the run exits 1.
+    #[arg(long = "hash-limit", value_name = "KEY=N", value_parser = parse_hash_limit)]
+    pub hash_limits: Vec<String>,
+}
+
+/// Checks one `--hash-limit KEY=N`.
+fn parse_hash_limit(s: &str) -> Result<String, String> {
+    CostLimits::default().set(s).map(|()| s.to_string())
 }
 
 impl BuildArgs {
@@ -147,9 +161,15 @@ impl BuildArgs {
                 d.to_path_buf()
             }
         });
+        let mut limits = CostLimits::default();
+        for spec in &self.hash_limits {
+            // Checked by clap already (`parse_hash_limit`).
+            let _ = limits.set(spec);
+        }
         BuildOptions {
             memory: self.memory.map_or(default.memory, |m| m as usize),
             tmp_dir: self.tmp_dir.clone().or(dir).unwrap_or(default.tmp_dir),
+            limits,
             ..default
         }
     }
@@ -250,11 +270,17 @@ impl ScanArgs {
             (Some(csv), None) => Customers::Csv(csv.clone()),
             (None, None) => unreachable!("clap requires --customers or --index"),
         };
+        let build = self.build.options(None);
         ScanJob {
             customers,
+            budget: Budget {
+                max_checks: self.max_checks as usize,
+                limits: build.limits,
+                control: Some(Arc::clone(&control)),
+            },
             plan: PlanOptions {
                 join: self.join,
-                build: self.build.options(None),
+                build,
                 incremental: self.state.is_some(),
             },
             inputs: self.paths.clone(),
@@ -263,10 +289,6 @@ impl ScanArgs {
             output: self.output.clone().filter(|p| p.as_os_str() != "-"),
             stats: self.stats.clone(),
             review: self.review.clone(),
-            budget: Budget {
-                max_checks: self.max_checks as usize,
-                control: Some(Arc::clone(&control)),
-            },
             scan: ScanOptions {
                 control: Some(control),
                 ..ScanOptions::default()

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use crate::candidates::{Candidate, Candidates, Sighting};
 use crate::control::RunControl;
 use crate::index::{AccountId, IndexView};
+use crate::verify::limits::CostLimits;
 use crate::verify::{self, Scheme};
 
 /// Candidate entries verified between two releases of a mapped index's resident
@@ -40,6 +41,9 @@ pub const DEFAULT_MAX_CHECKS: usize = 8;
 pub struct Budget {
     /// Distinct candidate passwords verified per account for slow schemes.
     pub max_checks: usize,
+    /// The most one check may cost: an account whose hash asks for more is listed
+    /// for review, unchecked.
+    pub limits: CostLimits,
     /// The run's control: a stop request ends verification before the next
     /// account, and between one slow check and the next.
     pub control: Option<Arc<RunControl>>,
@@ -55,6 +59,7 @@ impl Default for Budget {
     fn default() -> Self {
         Budget {
             max_checks: DEFAULT_MAX_CHECKS,
+            limits: CostLimits::default(),
             control: None,
         }
     }
@@ -100,6 +105,9 @@ pub struct Review {
     pub checked: u64,
     /// Lines carrying any candidate.
     pub sightings: u64,
+    /// Its stored hash costs more to check than the limits allow: nothing was
+    /// checked (see [`crate::verify::limits`]).
+    pub unverifiable: bool,
 }
 
 /// The result of checking all candidates.
@@ -411,7 +419,12 @@ fn confirm_account(
         return (Verdict::Damaged, 0);
     };
     let slow = acct.scheme.is_slow();
-    let budget = if slow { opts.max_checks } else { usize::MAX };
+    let unverifiable = slow && opts.limits.exceeded(acct.scheme, acct.hash).is_some();
+    let budget = match (unverifiable, slow) {
+        (true, _) => 0,
+        (false, true) => opts.max_checks,
+        (false, false) => usize::MAX,
+    };
     let mut checked = 0u64;
     // (sightings, first seen) of the passwords that verified.
     let mut found: Option<(u64, Sighting)> = None;
@@ -457,6 +470,7 @@ fn confirm_account(
             candidates: cands.len() as u64,
             checked,
             sightings: cands.iter().map(|c| c.info.sightings).sum(),
+            unverifiable,
         }),
     };
     (verdict, checked)

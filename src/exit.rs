@@ -3,7 +3,7 @@
 //! | status | meaning |
 //! |---|---|
 //! | 0 | done |
-//! | 1 | done, but some input could not be read (each named on stderr) |
+//! | 1 | done, but an input could not be read or a customer row was set aside for its hash's cost (each named on stderr) |
 //! | 2 | nothing trustworthy produced: bad arguments, customers file, index, state or output |
 //! | 128 + N | stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); nothing was written |
 
@@ -14,7 +14,8 @@ use std::process::ExitCode;
 pub enum Exit {
     /// Done.
     Done,
-    /// Done, but some input could not be read; the rest was scanned.
+    /// Done, but some input could not be read (the rest was scanned), or a
+    /// customer row was set aside for its hash's cost.
     InputErrors,
     /// Nothing trustworthy was produced (also clap's status for bad arguments).
     Failed,

@@ -19,7 +19,7 @@ use crate::atomic::{self, OutputError, StagedFile};
 use crate::confirm::{self, Budget};
 use crate::customers::{CsvFile, CustomersError};
 use crate::index::file::LmxError;
-use crate::index::{BuildError, BuildOptions, BuildReport, Target};
+use crate::index::{BuildError, BuildOptions, BuildReport, SetAside, Target};
 use crate::input::{self, DumpFile, InputError};
 use crate::plan::{self, Customers, PlanError, PlanOptions};
 use crate::report::{self, OutputFormat};
@@ -98,6 +98,18 @@ pub struct JobOutcome {
     pub summary: Summary,
     /// Inputs that could not be (fully) read; the run went on without them.
     pub input_errors: Vec<InputError>,
+    /// Customer rows over a cost limit, set aside (never checked).
+    pub set_aside: SetAside,
+}
+
+impl JobOutcome {
+    /// Whether anything was left undone: an input not read, a customer row set
+    /// aside or an account that could not be verified (exit status 1).
+    pub fn incomplete(&self) -> bool {
+        !self.input_errors.is_empty()
+            || self.summary.customers_set_aside > 0
+            || self.summary.accounts_unverifiable > 0
+    }
 }
 
 impl From<BuildError> for JobError {
@@ -189,6 +201,9 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     summary.verifications = checked.verifications;
     summary.accounts_to_reset = resets.len() as u64;
     summary.accounts_for_review = reviews.len() as u64;
+    summary.accounts_unverifiable =
+        checked.reviews.iter().filter(|r| r.unverifiable).count() as u64;
+    summary.customers_set_aside = loaded_customers.set_aside.count;
     summary.unreadable_inputs = scanned.errors.len() as u64;
     summary.customers = loaded_customers.customers;
     summary.customers_from = loaded_customers.strategy.name();
@@ -248,6 +263,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     Ok(JobOutcome {
         summary,
         input_errors: scanned.errors,
+        set_aside: loaded_customers.set_aside,
     })
 }
 

@@ -97,13 +97,16 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     for e in &outcome.input_errors {
         eprintln!("leakmatch: cannot read {e}");
     }
+    if let Some(csv) = &args.customers {
+        name_set_aside(csv, &outcome.set_aside);
+    }
     if !args.quiet {
         eprint!("{}", outcome.summary.render_text());
     }
-    Ok(if outcome.input_errors.is_empty() {
-        Exit::Done
-    } else {
+    Ok(if outcome.incomplete() {
         Exit::InputErrors
+    } else {
+        Exit::Done
     })
 }
 
@@ -156,6 +159,7 @@ fn index(args: &IndexArgs) -> anyhow::Result<Exit> {
         Err(JobError::Interrupted) => return Ok(stopped(&control, "no index was written")),
         r => r?,
     };
+    name_set_aside(&args.customers, &report.set_aside);
     if !args.quiet {
         let csv = std::fs::metadata(&args.customers).map_or(0, |m| m.len());
         let per = |bytes: u64| bytes as f64 / report.rows.max(1) as f64;
@@ -178,5 +182,24 @@ fn index(args: &IndexArgs) -> anyhow::Result<Exit> {
             report.read_seconds, report.write_seconds
         );
     }
-    Ok(Exit::Done)
+    Ok(if report.set_aside.count > 0 {
+        Exit::InputErrors
+    } else {
+        Exit::Done
+    })
+}
+
+/// Names the customer rows set aside for their hash's cost, by line (never by
+/// hash), the first few of them.
+fn name_set_aside(customers: &std::path::Path, set_aside: &leakmatch::index::SetAside) {
+    for (line, over) in &set_aside.first {
+        eprintln!(
+            "leakmatch: {}:{line}: {over}; this customer is set aside, never checked",
+            customers.display()
+        );
+    }
+    let more = set_aside.count.saturating_sub(set_aside.first.len() as u64);
+    if more > 0 {
+        eprintln!("leakmatch: ... and {more} more customer rows set aside");
+    }
 }

@@ -30,7 +30,7 @@ use thiserror::Error;
 
 use crate::customers::{CsvFile, CustomerSource, CustomersError};
 use crate::index::file::{self, LmxError};
-use crate::index::{build, BuildError, BuildOptions, CustomerIndex, LoginFilter, Target};
+use crate::index::{build, BuildError, BuildOptions, CustomerIndex, LoginFilter, SetAside, Target};
 use crate::input::DumpFile;
 use crate::scan::{self, ScanOptions};
 
@@ -92,6 +92,9 @@ pub struct Loaded {
     pub index_bytes: u64,
     /// Bytes the build spilled to disk.
     pub spilled: u64,
+    /// Rows over a cost limit (none known when an index is read: `index` named
+    /// them when it built it).
+    pub set_aside: SetAside,
 }
 
 /// Why the customers could not be loaded.
@@ -136,6 +139,7 @@ pub fn load(
                 snapshot: Some(index.header().snapshot()),
                 index_bytes: m,
                 spilled: 0,
+                set_aside: SetAside::default(),
                 strategy: Strategy::Index,
                 index,
             });
@@ -190,6 +194,7 @@ pub fn load(
         snapshot: report.digest.map(|d| d.snapshot()),
         index_bytes: report.index_bytes,
         spilled: report.spilled,
+        set_aside: report.set_aside,
         strategy,
         index,
     })

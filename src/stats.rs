@@ -36,8 +36,13 @@ pub struct Summary {
     pub verifications: u64,
     /// Accounts in the reset list.
     pub accounts_to_reset: u64,
-    /// Accounts left for review (budget exhausted, not confirmed).
+    /// Accounts left for review (budget exhausted, or unverifiable; not confirmed).
     pub accounts_for_review: u64,
+    /// Of those, accounts whose stored hash is over a cost limit (never checked).
+    pub accounts_unverifiable: u64,
+    /// Customer rows whose stored hash is over a cost limit, set aside at load
+    /// (named by line on stderr).
+    pub customers_set_aside: u64,
     /// Inputs that could not be read (fully).
     pub unreadable_inputs: u64,
     /// Customer accounts (rows of the customers file, or accounts of the index).
@@ -95,6 +100,8 @@ impl Summary {
             verifications: 0,
             accounts_to_reset: 0,
             accounts_for_review: 0,
+            accounts_unverifiable: 0,
+            customers_set_aside: 0,
             unreadable_inputs: 0,
             customers: 0,
             customers_from: "",
@@ -161,6 +168,12 @@ impl Summary {
         );
         if self.accounts_for_review > 0 {
             let _ = writeln!(s, "  accounts for review    {}", self.accounts_for_review);
+        }
+        if self.accounts_unverifiable > 0 {
+            let _ = writeln!(s, "  ... unverifiable       {}", self.accounts_unverifiable);
+        }
+        if self.customers_set_aside > 0 {
+            let _ = writeln!(s, "  customers set aside    {}", self.customers_set_aside);
         }
         if self.unreadable_inputs > 0 {
             let _ = writeln!(s, "  unreadable inputs      {}", self.unreadable_inputs);

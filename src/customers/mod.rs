@@ -167,17 +167,19 @@ impl<'a> Fields<'a> {
         })
     }
 
-    /// Whether [`Fields::parse`] would succeed, at less cost (a hex digest's digits
-    /// are checked, not decoded): for the rows a build reads but does not keep.
+    /// Whether [`Fields::parse`] would succeed, and the scheme, at less cost (a hex
+    /// digest's digits are checked, not decoded; a slow scheme's value is left in
+    /// `scratch` as `parse` would store it): for the rows a build reads but does
+    /// not keep.
     #[inline]
-    pub fn check(self, scratch: &mut Vec<u8>) -> Result<(), RowError> {
-        check_stored(self.hash, scratch)?;
+    pub fn check(self, scratch: &mut Vec<u8>) -> Result<Scheme, RowError> {
+        let scheme = check_stored(self.hash, scratch)?;
         // Only a slow scheme keeps its value whole, and none of the fast ones
         // decodes to more bytes than its text.
         if scratch.len() > MAX_FIELD {
             return Err(RowError::TooLong(COLUMNS[2]));
         }
-        Ok(())
+        Ok(scheme)
     }
 }
 

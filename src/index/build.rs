@@ -42,6 +42,7 @@ use crate::customers::{
 };
 use crate::login;
 use crate::spill::{partitions_for, Partitions, Writer};
+use crate::verify::limits::{CostLimits, OverLimit};
 
 /// How a build may use the machine.
 #[derive(Clone, Debug)]
@@ -54,6 +55,9 @@ pub struct BuildOptions {
     /// row): an index file keeps it whatever this says, a scan needs it only for
     /// `--state`.
     pub digest: bool,
+    /// The most one check may cost: rows whose hash asks for more are indexed but
+    /// set aside (counted and named in [`BuildReport::set_aside`]).
+    pub limits: CostLimits,
 }
 
 impl Default for BuildOptions {
@@ -62,6 +66,7 @@ impl Default for BuildOptions {
             memory: default_memory(),
             tmp_dir: std::env::temp_dir(),
             digest: true,
+            limits: CostLimits::default(),
         }
     }
 }
@@ -146,6 +151,38 @@ pub struct BuildReport {
     pub read_seconds: f64,
     /// Seconds sorting and writing the index (pass 2).
     pub write_seconds: f64,
+    /// Rows whose stored hash costs more to check than [`BuildOptions::limits`]
+    /// allow: how many, and the first [`SET_ASIDE_NAMED`] by line.
+    pub set_aside: SetAside,
+}
+
+/// Set-aside rows named by line in a [`BuildReport`]; the rest are counted.
+pub const SET_ASIDE_NAMED: usize = 20;
+
+/// Customer rows whose hash is over a cost limit: indexed (a dump naming one lists
+/// it for review) but never checked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SetAside {
+    /// How many.
+    pub count: u64,
+    /// The first ones, by row key while reading and by line once read, in order.
+    pub first: Vec<(u64, OverLimit)>,
+}
+
+impl SetAside {
+    fn note(&mut self, key: u64, over: OverLimit) {
+        self.count += 1;
+        if self.first.len() < SET_ASIDE_NAMED {
+            self.first.push((key, over));
+        }
+    }
+
+    fn merge(&mut self, o: SetAside) {
+        self.count += o.count;
+        self.first.extend(o.first);
+        self.first.sort_unstable_by_key(|&(key, _)| key);
+        self.first.truncate(SET_ASIDE_NAMED);
+    }
 }
 
 /// The logins a dump names, as a Bloom filter of their hashes: rows whose login
@@ -216,6 +253,7 @@ struct Totals {
     rows: u64,
     digest: Digest,
     kept: u64,
+    set_aside: SetAside,
     error: Option<io::Error>,
 }
 
@@ -293,6 +331,8 @@ struct RowBuilder<'b> {
     digest: Digest,
     rows: u64,
     kept: u64,
+    limits: CostLimits,
+    set_aside: SetAside,
     totals: &'b Mutex<Totals>,
 }
 
@@ -309,7 +349,10 @@ impl RowBuilder<'_> {
         // the rows kept (and for the digest, which hashes what the index keeps).
         let keep = match self.filter {
             Some(f) => {
-                fields.check(&mut self.data)?;
+                let scheme = fields.check(&mut self.data)?;
+                if let Some(over) = self.limits.exceeded(scheme, &self.data) {
+                    self.set_aside.note(row.key, over);
+                }
                 f.contains(hash)
             }
             None => true,
@@ -319,6 +362,11 @@ impl RowBuilder<'_> {
             return Ok(());
         }
         let c = fields.parse(&mut self.data)?;
+        if self.filter.is_none() {
+            if let Some(over) = self.limits.exceeded(c.scheme, c.data) {
+                self.set_aside.note(row.key, over);
+            }
+        }
         let id_hash = self.digesting.then(|| Digest::id_hash(c.id));
         if let Some(h) = id_hash {
             self.digest.add(&c, h);
@@ -395,6 +443,7 @@ impl RowSink for RowBuilder<'_> {
         t.digest.merge(this.digest);
         t.rows += this.rows;
         t.kept += this.kept;
+        t.set_aside.merge(this.set_aside);
         for r in [this.pairs.finish(), this.ids.finish()] {
             if let Err(e) = r {
                 t.error.get_or_insert(e);
@@ -508,6 +557,8 @@ pub fn build(
             digest: Digest::default(),
             rows: 0,
             kept: 0,
+            limits: opts.limits,
+            set_aside: SetAside::default(),
             totals: &totals,
         })
     };
@@ -583,6 +634,12 @@ pub fn build(
         digest: digesting.then_some(totals.digest),
         read_seconds: read,
         write_seconds: started.elapsed().as_secs_f64() - read,
+        set_aside: SetAside {
+            count: totals.set_aside.count,
+            first: (totals.set_aside.first.iter())
+                .map(|&(key, over)| (lines.line(key), over))
+                .collect(),
+        },
     };
     Ok((index, report))
 }

@@ -36,7 +36,9 @@ pub mod layout;
 pub mod pieces;
 pub mod view;
 
-pub use build::{build, BuildError, BuildOptions, BuildReport, IndexBuilder, LoginFilter, Target};
+pub use build::{
+    build, BuildError, BuildOptions, BuildReport, IndexBuilder, LoginFilter, SetAside, Target,
+};
 pub use file::Header;
 pub use layout::{Account, AccountId, Group, RawAccount};
 pub use view::{Backing, Hint, IndexView, RELEASE_MIN_RECORDS};

@@ -72,6 +72,9 @@ pub struct ReviewRecord<'a> {
     pub checked: u64,
     /// Lines carrying any candidate.
     pub sightings: u64,
+    /// Why it is listed: `budget` (the slow-hash budget ran out before a match)
+    /// or `unverifiable` (its stored hash costs more than the limits allow).
+    pub reason: &'static str,
 }
 
 /// The reset list, sorted by account_id; each record is built from its finding as
@@ -149,6 +152,11 @@ pub fn review_records(reviews: &[Review]) -> Vec<ReviewRecord<'_>> {
                 candidates: r.candidates,
                 checked: r.checked,
                 sightings: r.sightings,
+                reason: if r.unverifiable {
+                    "unverifiable"
+                } else {
+                    "budget"
+                },
             }
         })
         .collect()

@@ -14,6 +14,7 @@
 //! [`Scheme`], its functions in its family's file, and one row.
 
 pub mod fast;
+pub mod limits;
 pub mod slow;
 
 use thiserror::Error;

@@ -171,6 +171,52 @@ fn parse_sha_crypt(v: &str) -> Result<ShaCryptParams<'_>, Malformed> {
     Ok(ShaCryptParams { rounds, salt, hash })
 }
 
+/// What one check of a slow value costs: the parameters a
+/// [`super::limits::CostLimits`] bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Work {
+    /// bcrypt's cost (2^cost rounds).
+    Bcrypt(u32),
+    /// PBKDF2 iterations.
+    Pbkdf2(u32),
+    /// sha-crypt rounds (as glibc clamps them).
+    ShaCrypt(usize),
+    /// argon2 memory (KiB), passes and lanes.
+    Argon2 {
+        /// Memory in KiB.
+        m: u32,
+        /// Passes.
+        t: u32,
+        /// Lanes.
+        p: u32,
+    },
+}
+
+/// The work of checking a password against `data` (a slow scheme's stored value);
+/// `None` for a fast scheme or a value that does not parse.
+pub(super) fn work(scheme: super::Scheme, data: &[u8]) -> Option<Work> {
+    use super::Scheme::*;
+    let v = text(data)?;
+    Some(match scheme {
+        Bcrypt => Work::Bcrypt(parse_bcrypt(v).ok()?),
+        Argon2id | Argon2i | Argon2d => {
+            let hash = PasswordHash::new(v).ok()?;
+            let params = argon2::Params::try_from(&hash).ok()?;
+            Work::Argon2 {
+                m: params.m_cost(),
+                t: params.t_cost(),
+                p: params.p_cost(),
+            }
+        }
+        DjangoPbkdf2Sha256 | DjangoPbkdf2Sha1 => Work::Pbkdf2(parse_django_pbkdf2(v).ok()?.rounds),
+        Pbkdf2Sha1 | Pbkdf2Sha256 | Pbkdf2Sha512 => {
+            Work::Pbkdf2(parse_passlib_pbkdf2(v).ok()?.rounds)
+        }
+        Sha256Crypt | Sha512Crypt => Work::ShaCrypt(parse_sha_crypt(v).ok()?.rounds),
+        _ => return None,
+    })
+}
+
 /// The stored value as text (always, for a value validated at load).
 fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()

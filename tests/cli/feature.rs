@@ -860,6 +860,7 @@ fn bcrypt_budget_exhausted_goes_to_review() {
             candidates: 21,
             checked: 4,
             sightings: 41,
+            reason: "budget".into(),
         }]
     );
     let st = read_stats(&stats);

@@ -445,3 +445,148 @@ fn a_signal_during_verification_stops_between_slow_checks() {
         dir_entries(&state)
     );
 }
+
+// Row 4: a poisoned customer row is set aside, never run.
+
+fn poisoned_customers(d: &Path) -> [String; 3] {
+    let poisoned = [
+        format!("$2b$31${}", "a".repeat(53)),
+        "$argon2id$v=19$m=4294967295,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_string(),
+        format!("$6$rounds=999999999$salt${}", "b".repeat(86)),
+    ];
+    write_customers(
+        d,
+        &[
+            ("ok-1", "ok@x.example", &sha1_hex("pw-ok")),
+            ("bc-1", "bc@x.example", &poisoned[0]),
+            ("ar-1", "ar@x.example", &poisoned[1]),
+            ("sc-1", "sc@x.example", &poisoned[2]),
+        ],
+    );
+    write(
+        d,
+        "dumps/d.txt",
+        "ok@x.example:pw-ok\nbc@x.example:pw\nar@x.example:pw\nsc@x.example:pw\n",
+    );
+    poisoned
+}
+
+#[test]
+fn a_poisoned_customer_row_is_set_aside_never_run() {
+    let dir = tmp();
+    let d = dir.path();
+    let poisoned = poisoned_customers(d);
+    for join in ["customers", "dumps"] {
+        let run = scan(
+            d,
+            &[
+                "--customers",
+                "customers.csv",
+                "--join",
+                join,
+                "--format",
+                "ids",
+                "--review",
+                "review.ndjson",
+                "--stats",
+                "stats.json",
+                "dumps",
+            ],
+        );
+        // Exit 1: the run is complete but for the accounts it could not check.
+        run.expect_code(1);
+        assert_eq!(run.stdout, "ok-1\n");
+        for (line, key) in [
+            (3, "bcrypt-cost 31"),
+            (4, "argon2-memory-kib"),
+            (5, "sha-crypt-rounds"),
+        ] {
+            let named = format!("customers.csv:{line}: {key}");
+            assert!(
+                run.stderr.contains(&named),
+                "{join}: {named} in {}",
+                run.stderr
+            );
+        }
+        for p in &poisoned {
+            assert!(
+                !run.stderr.contains(p.as_str()),
+                "a hash on stderr: {}",
+                run.stderr
+            );
+        }
+        let reviews = parse_reviews(&std::fs::read_to_string(d.join("review.ndjson")).unwrap());
+        let listed: Vec<(&str, &str, u64)> = reviews
+            .iter()
+            .map(|r| (r.account_id.as_str(), r.reason.as_str(), r.checked))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("ar-1", "unverifiable", 0),
+                ("bc-1", "unverifiable", 0),
+                ("sc-1", "unverifiable", 0)
+            ]
+        );
+        let stats = read_stats(&d.join("stats.json"));
+        assert_eq!(stat(&stats, "customers_set_aside"), 3);
+        assert_eq!(stat(&stats, "accounts_unverifiable"), 3);
+    }
+    // `index` names them too, and the scan from the index lists them for review.
+    let run = run_in(
+        d,
+        &["index", "--customers", "customers.csv", "-o", "c.lmx"],
+        None,
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("customers.csv:3: bcrypt-cost 31"),
+        "{}",
+        run.stderr
+    );
+    let run = scan(d, &["--index", "c.lmx", "--format", "ids", "-q", "dumps"]);
+    run.expect_code(1);
+    assert_eq!(run.stdout, "ok-1\n");
+}
+
+#[test]
+fn hash_limits_are_set_by_flag() {
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(d, &[("b-1", "b@x.example", &bcrypt_hash("pw-b", 5))]);
+    write(d, "dumps/d.txt", "b@x.example:pw-b\n");
+    let args = [
+        "--customers",
+        "customers.csv",
+        "--format",
+        "ids",
+        "-q",
+        "dumps",
+    ];
+    let run = scan(d, &args);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "b-1\n");
+    let mut lowered = args.to_vec();
+    lowered.extend(["--hash-limit", "bcrypt-cost=4"]);
+    let run = scan(d, &lowered);
+    run.expect_code(1);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .contains("customers.csv:2: bcrypt-cost 5 is above the limit 4"),
+        "{}",
+        run.stderr
+    );
+    let run = scan(
+        d,
+        &[
+            "--hash-limit",
+            "bcrypt=4",
+            "--customers",
+            "customers.csv",
+            "dumps",
+        ],
+    );
+    run.expect_code(2);
+    assert!(run.stderr.contains("bcrypt-cost"), "{}", run.stderr);
+}

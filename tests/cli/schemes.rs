@@ -173,6 +173,7 @@ fn slow_schemes_one_check_leaves_wrong_first_for_review() {
                 candidates: 2,
                 checked: 1,
                 sightings: 2,
+                reason: "budget".into(),
             }
         })
         .collect();

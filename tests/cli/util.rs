@@ -242,6 +242,7 @@ pub struct Review {
     pub candidates: u64,
     pub checked: u64,
     pub sightings: u64,
+    pub reason: String,
 }
 
 /// Parses NDJSON reset records, each line strictly.
