@@ -17,6 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
 use leakmatch::control::RunControl;
+use leakmatch::input::printable;
 use leakmatch::job::{self, JobError};
 
 use cli::{Cli, Command, IndexArgs, ScanArgs};
@@ -42,7 +43,8 @@ fn main() -> ExitCode {
     match result {
         Ok(exit) => exit.into(),
         Err(err) => {
-            eprintln!("leakmatch: {err:#}");
+            // Names inside an error may come from the dumps (a walked file).
+            eprintln!("leakmatch: {}", printable(&format!("{err:#}")));
             Exit::Failed.into()
         }
     }

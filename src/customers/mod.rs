@@ -44,6 +44,10 @@ pub enum RowError {
     /// The field is longer than [`MAX_FIELD`].
     #[error("{0} is longer than {MAX_FIELD} bytes")]
     TooLong(&'static str),
+    /// The field holds a line break or another control character: an id is printed
+    /// one per line (`--format ids`) and on terminals.
+    #[error("{0} contains a control character (a line break, tab, escape, ...)")]
+    ControlCharacter(&'static str),
     /// The password hash is malformed or unsupported.
     #[error(transparent)]
     Hash(#[from] HashFormatError),
@@ -145,11 +149,13 @@ impl<'a> Fields<'a> {
     #[inline]
     pub fn of(row: &RawRow<'a>) -> Result<Fields<'a>, RowError> {
         let (id, login, hash) = (cell(row, 0)?, cell(row, 1)?, cell(row, 2)?);
-        Ok(Fields {
-            id: crate::verify::trim(id),
-            login,
-            hash,
-        })
+        let id = crate::verify::trim(id);
+        let control = id.bytes().any(|b| b < 0x20 || b == 0x7f)
+            || (!id.is_ascii() && id.chars().any(char::is_control));
+        if control {
+            return Err(RowError::ControlCharacter(COLUMNS[0]));
+        }
+        Ok(Fields { id, login, hash })
     }
 
     /// The valid customer: the stored hash parsed into `data` (a reused buffer).

@@ -115,8 +115,36 @@ pub struct InputError {
 
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.display, self.message)
+        write!(
+            f,
+            "{}: {}",
+            printable(&self.display),
+            printable(&self.message)
+        )
     }
+}
+
+/// `name` with every control character escaped (`\x1b`, `\n`, `\u{85}`): file
+/// and archive member names come from the dumps, and one printed raw could move
+/// the cursor, recolour or clear the terminal it reaches.
+pub fn printable(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return name.into();
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
 }
 
 /// A reader that counts the bytes it reads, and adds them to a shared counter too

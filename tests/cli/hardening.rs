@@ -590,3 +590,48 @@ fn hash_limits_are_set_by_flag() {
     run.expect_code(2);
     assert!(run.stderr.contains("bcrypt-cost"), "{}", run.stderr);
 }
+
+// Row 10: names and ids.
+
+#[test]
+fn control_characters_in_file_names_are_escaped_on_stderr() {
+    let dir = setup();
+    let d = dir.path();
+    // A damaged gzip whose name would clear the screen if printed raw.
+    write(
+        d,
+        "dumps/x\u{1b}[2Jy.txt.gz",
+        b"\x1f\x8b\x08\x00not gzip at all",
+    );
+    let run = scan_paths(d, &["dumps"]);
+    run.expect_code(1);
+    assert!(
+        !run.stderr.contains('\u{1b}'),
+        "raw ESC on stderr: {:?}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("x\\x1b[2Jy.txt.gz"), "{:?}", run.stderr);
+}
+
+#[test]
+fn an_account_id_with_a_line_break_is_refused_at_load() {
+    let dir = setup();
+    let d = dir.path();
+    write(
+        d,
+        "customers.csv",
+        format!(
+            "account_id,login,password_hash\nok-1,ok@x.example,{}\n\"two\nids\",b@x.example,{}\n",
+            sha1_hex("pw-ok"),
+            sha1_hex("pw-b")
+        ),
+    );
+    let run = scan_paths(d, &["--format", "ids", "dumps"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr
+            .contains("customers.csv:3: account_id contains a control character"),
+        "{}",
+        run.stderr
+    );
+}
