@@ -49,6 +49,13 @@ pub fn classify(name: &str) -> (Shape, Compression) {
     (shape, compression)
 }
 
+/// The most memory one decoder may hold for its window (xz's dictionary, zstd's
+/// window): 256 MiB, above `xz -9e` (64 MiB) and zstd's own default (128 MiB). A
+/// stream that declares more is refused (an unreadable input, exit 1) instead of
+/// allocated: four small `.xz` files declaring 1.5 GiB dictionaries took 6.3 GB at
+/// `-j4`. With it, decoders hold at most this much per worker thread.
+pub const DECODER_MEMORY: u64 = 256 << 20;
+
 /// Wraps `raw` in the decoder for `compression`.
 pub fn decoder<'r>(
     raw: impl Read + 'r,
@@ -58,10 +65,36 @@ pub fn decoder<'r>(
     Ok(match compression {
         Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+        Compression::Zstd => {
+            let mut d = zstd::stream::read::Decoder::with_buffer(buffered)?;
+            d.window_log_max(DECODER_MEMORY.ilog2())?;
+            Box::new(d)
+        }
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
-        Compression::Xz => Box::new(lzma_rust2::XzReader::new(buffered, true)),
+        Compression::Xz => Box::new(Limited(lzma_rust2::XzReader::new_mem_limit(
+            buffered,
+            true,
+            (DECODER_MEMORY >> 10) as u32,
+        ))),
     })
+}
+
+/// An xz decoder whose refusal of a large dictionary says so plainly.
+struct Limited<R>(R);
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.to_string().contains("mem_limit") {
+                io::Error::other(format!(
+                    "the xz stream needs more than {} MiB to decode (the decoder memory limit)",
+                    DECODER_MEMORY >> 20
+                ))
+            } else {
+                e
+            }
+        })
+    }
 }
 
 #[cfg(test)]

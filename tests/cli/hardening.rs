@@ -731,3 +731,78 @@ fn a_zip_of_many_members_reads_its_directory_once() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("32000 files"), "{stderr}");
 }
+
+// Rows 5-7: bounded memory on any dump.
+
+/// Runs `leakmatch ARGS` in `dir` and returns its exit code, stderr and peak RSS
+/// in MiB (from wait4(2), this child's own).
+fn run_measured(dir: &Path, args: &[&str]) -> (i32, String, u64) {
+    use std::io::Read as _;
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("leakmatch"))
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child's pid, with valid pointers to locals.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4");
+    assert!(libc::WIFEXITED(status), "killed: {stderr}");
+    (
+        libc::WEXITSTATUS(status),
+        stderr,
+        usage.ru_maxrss as u64 / 1024,
+    )
+}
+
+#[test]
+fn xz_dictionaries_beyond_the_decoder_limit_are_refused_not_allocated() {
+    let dir = setup();
+    let d = dir.path();
+    // Four tiny .xz files declaring 1.5 GiB dictionaries, made by Python's lzma
+    // (liblzma): 6.3 GB of RSS at -j4 before the limit.
+    let made = Command::new("python3")
+        .current_dir(d)
+        .args([
+            "-c",
+            "import lzma\n\
+             f=[{'id': lzma.FILTER_LZMA2, 'dict_size': 1536 << 20}]\n\
+             x=lzma.compress(b'ok@x.example:pw-ok\\n', format=lzma.FORMAT_XZ, filters=f)\n\
+             for i in range(4):\n\
+             \x20   open(f'dumps/big{i}.txt.xz','wb').write(x)\n",
+        ])
+        .status()
+        .expect("python3");
+    assert!(made.success());
+    let (code, stderr, rss) = run_measured(
+        d,
+        &[
+            "scan",
+            "--customers",
+            "customers.csv",
+            "-j4",
+            "--format",
+            "ids",
+            "dumps",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("the decoder memory limit").count(),
+        4,
+        "{stderr}"
+    );
+    assert!(rss < 300, "peak RSS {rss} MiB");
+}
