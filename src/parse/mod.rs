@@ -32,7 +32,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub use combo::parse_common;
-pub use csv::{CsvColumns, LineTracker};
+pub use csv::{CsvColumns, CsvFields, CsvRecord, CsvRecords, LineTracker};
 pub use keys::{LOGIN_KEYS, PASSWORD_KEYS};
 #[cfg(target_arch = "x86_64")]
 pub use lines::Avx2;
