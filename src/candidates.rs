@@ -16,6 +16,16 @@
 
 use std::hash::{BuildHasher, Hasher};
 
+/// Most distinct passwords one login keeps in one scan unit. A login with more (a
+/// hostile paste repeating one customer's login with millions of passwords) keeps
+/// its first this many, with all their sightings; the rest are counted per login
+/// ([`Candidates::overflow`]) and its account goes to review unless a kept one
+/// verifies. Real dumps hold a login with a handful of passwords.
+pub const MAX_CANDIDATES_PER_LOGIN: u32 = 1024;
+
+/// Login hash → a count, hashed with a per-process seed.
+pub type PerLogin<V> = hashbrown::HashMap<u64, V, foldhash::fast::RandomState>;
+
 /// Where a line was seen: file number (position in the run's sorted file list) and
 /// 1-based line. Ordered by file, then line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,6 +117,11 @@ struct Set {
     bytes: Vec<u8>,
     /// Added to the line of every entry's first sighting.
     line_offset: u64,
+    /// Distinct passwords kept per login hash; emptied with `table`.
+    kept: PerLogin<u32>,
+    /// Lines whose password was not kept, per login hash (see
+    /// [`MAX_CANDIDATES_PER_LOGIN`]).
+    overflow: PerLogin<u64>,
 }
 
 impl Set {
@@ -124,8 +139,9 @@ impl Set {
 
     /// Moves the set into `to`, its lines `line_offset` further on.
     fn move_into(mut self, to: &mut Vec<Set>, line_offset: u64) {
-        if !self.entries.is_empty() {
+        if !self.entries.is_empty() || !self.overflow.is_empty() {
             self.table = hashbrown::HashTable::new();
+            self.kept = PerLogin::default();
             self.line_offset += line_offset;
             to.push(self);
         }
@@ -166,6 +182,12 @@ impl Candidates {
             set.entries[i as usize].info.absorb(info);
             return;
         }
+        let kept = set.kept.entry(hash).or_insert(0);
+        if *kept >= MAX_CANDIDATES_PER_LOGIN {
+            *set.overflow.entry(hash).or_insert(0) += 1;
+            return;
+        }
+        *kept += 1;
         // Entries are numbered with 32 bits, up to u32::MAX exclusive (so `0..len`
         // fits too): a full set is put aside (the same pair may then have two
         // entries, which `Logins::for_each` merges).
@@ -200,6 +222,19 @@ impl Candidates {
     /// Every set: those appended, then the own one.
     fn sets(&self) -> impl Iterator<Item = &Set> {
         self.appended.iter().chain(std::iter::once(&self.own))
+    }
+
+    /// Per login hash, the lines whose password was not kept (a new password
+    /// beyond [`MAX_CANDIDATES_PER_LOGIN`] in a scan unit): empty for any ordinary
+    /// dump.
+    pub fn overflow(&self) -> PerLogin<u64> {
+        let mut all = PerLogin::default();
+        for set in self.sets() {
+            for (&hash, &n) in &set.overflow {
+                *all.entry(hash).or_insert(0) += n;
+            }
+        }
+        all
     }
 
     /// Number of entries (distinct pairs until sets are appended).

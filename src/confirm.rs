@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use std::sync::Arc;
 
-use crate::candidates::{Candidate, Candidates, Sighting};
+use crate::candidates::{Candidate, Candidates, PerLogin, Sighting};
 use crate::control::RunControl;
 use crate::index::{AccountId, IndexView};
 use crate::verify::limits::CostLimits;
@@ -108,6 +108,9 @@ pub struct Review {
     /// Its stored hash costs more to check than the limits allow: nothing was
     /// checked (see [`crate::verify::limits`]).
     pub unverifiable: bool,
+    /// Lines of its login whose password was not kept (see
+    /// [`crate::candidates::MAX_CANDIDATES_PER_LOGIN`]).
+    pub not_kept: u64,
 }
 
 /// The result of checking all candidates.
@@ -128,6 +131,9 @@ pub struct Confirmed {
     /// Accounts whose index entry could not be read (a damaged index: the run must
     /// not report results).
     pub damaged_accounts: u64,
+    /// Dump lines whose password was not kept as a candidate, its login having
+    /// too many already.
+    pub candidates_not_kept: u64,
 }
 
 impl Confirmed {
@@ -159,16 +165,25 @@ struct LoginCands {
 /// back (`confirm_by_entry`). Both give the same outcome (a test holds them to
 /// it).
 pub fn confirm(index: IndexView<'_>, candidates: &Candidates, opts: &Budget) -> Confirmed {
-    if index.backing.is_some() && index.records.len() >= crate::index::RELEASE_MIN_RECORDS {
-        confirm_by_entry(index, candidates, opts)
-    } else {
-        confirm_by_login(index, candidates, opts)
-    }
+    let overflow = candidates.overflow();
+    let mut out =
+        if index.backing.is_some() && index.records.len() >= crate::index::RELEASE_MIN_RECORDS {
+            confirm_by_entry(index, candidates, opts, &overflow)
+        } else {
+            confirm_by_login(index, candidates, opts, &overflow)
+        };
+    out.candidates_not_kept = overflow.values().sum();
+    out
 }
 
 /// [`confirm`] for an index whose records are in memory or small: logins taken in
 /// hash order, each one's accounts confirmed and verified as it comes.
-fn confirm_by_login(index: IndexView<'_>, candidates: &Candidates, opts: &Budget) -> Confirmed {
+fn confirm_by_login(
+    index: IndexView<'_>,
+    candidates: &Candidates,
+    opts: &Budget,
+    overflow: &PerLogin<u64>,
+) -> Confirmed {
     let sorted = candidates.sorted();
     // In batches, releasing the records a mapped index faulted in after each one (see
     // `IndexView::release_records`).
@@ -188,7 +203,15 @@ fn confirm_by_login(index: IndexView<'_>, candidates: &Candidates, opts: &Budget
                 let mut acc = Confirmed::default();
                 let (mut scratch, mut buf, mut accounts) = (Vec::new(), Vec::new(), Vec::new());
                 logins.for_each(&mut buf, |login| {
-                    confirm_login(index, login, opts, &mut scratch, &mut accounts, &mut acc)
+                    confirm_login(
+                        index,
+                        login,
+                        opts,
+                        overflow,
+                        &mut scratch,
+                        &mut accounts,
+                        &mut acc,
+                    )
                 });
                 acc
             })
@@ -210,6 +233,7 @@ fn confirm_login(
     index: IndexView<'_>,
     cands: &mut [Candidate<'_>],
     opts: &Budget,
+    overflow: &PerLogin<u64>,
     scratch: &mut Vec<u8>,
     accounts: &mut Vec<AccountId>,
     out: &mut Confirmed,
@@ -233,7 +257,8 @@ fn confirm_login(
     for &account in accounts.iter() {
         out.accounts_with_candidates += 1;
         out.candidates += cands.len() as u64;
-        let (verdict, verifications) = confirm_account(index, account, cands, opts);
+        let dropped = not_kept(overflow, hash);
+        let (verdict, verifications) = confirm_account(index, account, cands, opts, dropped);
         out.verifications += verifications;
         match verdict {
             Verdict::Found(f) => out.findings.push(f),
@@ -271,7 +296,12 @@ fn span_batches<T>(probes: &[(AccountId, T)]) -> impl Iterator<Item = &[(Account
 /// an (entry, login) pair; the pairs are sorted by entry, so the records are read
 /// front to back; then each entry's login is compared and its candidates verified,
 /// in batches whose pages of a mapped index are released behind them.
-fn confirm_by_entry(index: IndexView<'_>, candidates: &Candidates, opts: &Budget) -> Confirmed {
+fn confirm_by_entry(
+    index: IndexView<'_>,
+    candidates: &Candidates,
+    opts: &Budget,
+    overflow: &PerLogin<u64>,
+) -> Confirmed {
     let sorted = candidates.sorted();
     // 1. Each login's distinct candidates, in the order they will be tried.
     let pieces: Vec<(Vec<Candidate<'_>>, Vec<Span>)> = sorted
@@ -352,7 +382,9 @@ fn confirm_by_entry(index: IndexView<'_>, candidates: &Candidates, opts: &Budget
                     hits.push(l);
                     acc.accounts_with_candidates += 1;
                     acc.candidates += cands.len() as u64;
-                    let (verdict, verifications) = confirm_account(index, account, cands, opts);
+                    let dropped = not_kept(overflow, cands[0].hash);
+                    let (verdict, verifications) =
+                        confirm_account(index, account, cands, opts, dropped);
                     acc.verifications += verifications;
                     match verdict {
                         Verdict::Found(f) => acc.findings.push(f),
@@ -403,11 +435,23 @@ enum Verdict {
     Damaged,
 }
 
+/// Lines of the login with this hash whose password was not kept.
+fn not_kept(overflow: &PerLogin<u64>, hash: u64) -> u64 {
+    if overflow.is_empty() {
+        0
+    } else {
+        overflow.get(&hash).copied().unwrap_or(0)
+    }
+}
+
+/// Checks one account's candidates (`dropped`: its login's lines whose password
+/// was not kept, which leave it for review unless a kept one verifies).
 fn confirm_account(
     index: IndexView<'_>,
     account: AccountId,
     cands: &[Candidate<'_>],
     opts: &Budget,
+    dropped: u64,
 ) -> (Verdict, u64) {
     // An entry the index cannot read (an unknown scheme byte, fields out of bounds,
     // a piece that failed its checksum) is damage, never a quiet "no match".
@@ -443,7 +487,7 @@ fn confirm_account(
             }
         }
     }
-    if found.is_none() && checked as usize >= cands.len() {
+    if found.is_none() && checked as usize >= cands.len() && dropped == 0 {
         return (Verdict::Clear, checked);
     }
     // The account is reported (found, or left for review): only now are its id and
@@ -467,10 +511,11 @@ fn confirm_account(
         None => Verdict::Review(Review {
             account,
             name,
-            candidates: cands.len() as u64,
+            candidates: cands.len() as u64 + dropped,
             checked,
-            sightings: cands.iter().map(|c| c.info.sightings).sum(),
+            sightings: cands.iter().map(|c| c.info.sightings).sum::<u64>() + dropped,
             unverifiable,
+            not_kept: dropped,
         }),
     };
     (verdict, checked)
@@ -612,8 +657,9 @@ mod tests {
                 max_checks: budget,
                 ..Budget::default()
             };
-            let a = confirm_by_login(index.view(), &c, &opts);
-            let e = confirm_by_entry(view, &c, &opts);
+            let none = PerLogin::default();
+            let a = confirm_by_login(index.view(), &c, &opts, &none);
+            let e = confirm_by_entry(view, &c, &opts, &none);
             assert!(!a.findings.is_empty() && !a.reviews.is_empty() || budget == 8);
             assert_eq!(a.findings, e.findings);
             assert_eq!(a.reviews, e.reviews);

@@ -204,6 +204,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     summary.accounts_unverifiable =
         checked.reviews.iter().filter(|r| r.unverifiable).count() as u64;
     summary.customers_set_aside = loaded_customers.set_aside.count;
+    summary.candidates_not_kept = checked.candidates_not_kept;
     summary.unreadable_inputs = scanned.errors.len() as u64;
     summary.customers = loaded_customers.customers;
     summary.customers_from = loaded_customers.strategy.name();

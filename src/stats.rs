@@ -40,6 +40,9 @@ pub struct Summary {
     pub accounts_for_review: u64,
     /// Of those, accounts whose stored hash is over a cost limit (never checked).
     pub accounts_unverifiable: u64,
+    /// Dump lines whose password was not kept as a candidate: its login came with
+    /// more distinct passwords than are kept (the account goes to review).
+    pub candidates_not_kept: u64,
     /// Customer rows whose stored hash is over a cost limit, set aside at load
     /// (named by line on stderr).
     pub customers_set_aside: u64,
@@ -101,6 +104,7 @@ impl Summary {
             accounts_to_reset: 0,
             accounts_for_review: 0,
             accounts_unverifiable: 0,
+            candidates_not_kept: 0,
             customers_set_aside: 0,
             unreadable_inputs: 0,
             customers: 0,
@@ -171,6 +175,9 @@ impl Summary {
         }
         if self.accounts_unverifiable > 0 {
             let _ = writeln!(s, "  ... unverifiable       {}", self.accounts_unverifiable);
+        }
+        if self.candidates_not_kept > 0 {
+            let _ = writeln!(s, "  candidates not kept    {}", self.candidates_not_kept);
         }
         if self.customers_set_aside > 0 {
             let _ = writeln!(s, "  customers set aside    {}", self.customers_set_aside);

@@ -72,8 +72,10 @@ pub struct ReviewRecord<'a> {
     pub checked: u64,
     /// Lines carrying any candidate.
     pub sightings: u64,
-    /// Why it is listed: `budget` (the slow-hash budget ran out before a match)
-    /// or `unverifiable` (its stored hash costs more than the limits allow).
+    /// Why it is listed: `budget` (the slow-hash budget ran out before a match),
+    /// `unverifiable` (its stored hash costs more than the limits allow) or
+    /// `too_many_candidates` (its login came with more distinct passwords than
+    /// are kept, and none kept verified).
     pub reason: &'static str,
 }
 
@@ -154,6 +156,8 @@ pub fn review_records(reviews: &[Review]) -> Vec<ReviewRecord<'_>> {
                 sightings: r.sightings,
                 reason: if r.unverifiable {
                     "unverifiable"
+                } else if r.not_kept > 0 {
+                    "too_many_candidates"
                 } else {
                     "budget"
                 },

@@ -842,3 +842,55 @@ fn csv_records_are_capped_like_lines() {
     assert_eq!(stat(&stats, "accounts_to_reset"), 1);
     assert!(rss < 200, "peak RSS {rss} MiB");
 }
+
+/// One customer's login with a million distinct passwords: the first 1024 are kept
+/// (with their sightings), the rest counted, and the account goes to review unless
+/// a kept one verifies. 10M of them took 1.67 GB before the cap.
+#[test]
+fn candidates_per_login_are_capped_and_the_rest_counted() {
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(
+        d,
+        &[
+            ("ok-1", "ok@x.example", &sha1_hex("pw-ok")),
+            ("late-1", "late@x.example", &sha1_hex("pw-late")),
+        ],
+    );
+    let mut dump = String::from("ok@x.example:pw-ok\n");
+    for i in 0..1_000_000 {
+        dump.push_str(&format!("late@x.example:guess-{i}\n"));
+    }
+    // The right password comes after the cap: it is not kept.
+    dump.push_str("late@x.example:pw-late\n");
+    write(d, "dumps/flood.txt.gz", gzip(dump.as_bytes()));
+    let (code, stderr, rss) = run_measured(
+        d,
+        &[
+            "scan",
+            "--customers",
+            "customers.csv",
+            "--format",
+            "ids",
+            "-o",
+            "r.txt",
+            "--review",
+            "review.ndjson",
+            "--stats",
+            "s.json",
+            "dumps",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(d.join("r.txt")).unwrap(), "ok-1\n");
+    let reviews = parse_reviews(&std::fs::read_to_string(d.join("review.ndjson")).unwrap());
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(
+        (reviews[0].account_id.as_str(), reviews[0].reason.as_str()),
+        ("late-1", "too_many_candidates")
+    );
+    assert_eq!(reviews[0].checked, 1024);
+    let stats = read_stats(&d.join("s.json"));
+    assert_eq!(stat(&stats, "candidates_not_kept"), 1_000_001 - 1024);
+    assert!(rss < 150, "peak RSS {rss} MiB");
+}
