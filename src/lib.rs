@@ -25,8 +25,9 @@
 //! | a whole run | [`job`] |
 //!
 //! Shared by the stages: [`mem`] (huge pages, giving mapped pages back, prefetch),
-//! [`chunk`] (line-aligned chunks), [`atomic`] (all-or-nothing output files) and
-//! [`control`] (progress and cancellation).
+//! [`shrink`] (surviving a mapped file truncated under us), [`chunk`] (line-aligned
+//! chunks), [`atomic`] (all-or-nothing output files) and [`control`] (progress and
+//! cancellation).
 //!
 //! ```
 //! use leakmatch::customers::CsvFile;
@@ -70,6 +71,7 @@ pub mod parse;
 pub mod plan;
 pub mod report;
 pub mod scan;
+pub mod shrink;
 pub mod sort;
 pub mod spill;
 pub mod state;

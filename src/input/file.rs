@@ -45,9 +45,10 @@ impl Input for FileInput {
         }
         // SAFETY: the map is read-only and we only ever read it as bytes. Dumps are
         // inputs we do not modify; if another process truncates a file while we scan
-        // it, the kernel may raise SIGBUS, the documented caveat of mapping files that
-        // ripgrep and others accept for the speed. Everything else about the bytes
-        // (any values at all) is handled by the parser.
+        // it, reads past its new end raise SIGBUS, which the scan survives: it guards
+        // the map (`crate::shrink`), reads zeros there and reports the file.
+        // Everything else about the bytes (any values at all) is handled by the
+        // parser.
         let map = unsafe { Mmap::map(&file)? };
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Sequential);

@@ -47,6 +47,7 @@ use crate::control::RunControl;
 use crate::index::IndexView;
 use crate::input::{Counted, DumpFile, InputError, Shape};
 use crate::parse::SkipReason;
+use crate::shrink::ShrinkGuard;
 
 use lines::LineScanner;
 use probe::{LoginCollector, Probe};
@@ -143,12 +144,33 @@ pub struct ScanOutput {
 /// One piece of work.
 enum Unit {
     /// Chunk `k` of a mapped line-based file (see [`chunk_range`]).
-    Chunk { file: u32, map: Arc<Mmap>, k: usize },
+    Chunk {
+        file: u32,
+        map: Arc<Mapped>,
+        k: usize,
+    },
     /// A whole mapped CSV file.
-    MappedCsv { file: u32, map: Arc<Mmap> },
+    MappedCsv { file: u32, map: Arc<Mapped> },
     /// A file read as a stream (stdin, compressed, or not mappable).
     Stream { file: u32, dump: DumpFile },
 }
+
+/// A mapped dump, guarded against being truncated under the scan.
+struct Mapped {
+    // Declared first: unregistered before the map is unmapped.
+    guard: ShrinkGuard,
+    map: Mmap,
+}
+
+impl std::ops::Deref for Mapped {
+    type Target = Mmap;
+    fn deref(&self) -> &Mmap {
+        &self.map
+    }
+}
+
+/// What a unit reports when its file shrank under the map.
+const SHRANK: &str = "the file shrank while it was read (truncated or rewritten); what was past its new end was not scanned";
 
 impl Unit {
     fn file(&self) -> u32 {
@@ -220,10 +242,17 @@ fn scan_with<P: Probe>(
             file_lines[f] += r.counters.lines;
             out.counters.add(&r.counters);
             if let Some(message) = r.error {
-                out.errors.push(InputError {
-                    display: files[f].display.clone(),
-                    message,
-                });
+                // A file's units are consecutive: one error said once per file.
+                let said = out
+                    .errors
+                    .last()
+                    .is_some_and(|e| e.display == files[f].display && e.message == message);
+                if !said {
+                    out.errors.push(InputError {
+                        display: files[f].display.clone(),
+                        message,
+                    });
+                }
             }
         }
     };
@@ -231,7 +260,10 @@ fn scan_with<P: Probe>(
         let file = i as u32;
         match dump.map() {
             Ok(Some(map)) => {
-                let map = Arc::new(map);
+                let map = Arc::new(Mapped {
+                    guard: ShrinkGuard::new(&map),
+                    map,
+                });
                 out.counters.files += 1;
                 wave_bytes += map.len() as u64;
                 match dump.shape {
@@ -290,13 +322,20 @@ fn run_unit<P: Probe>(unit: Unit, probe: P, opts: &ScanOptions) -> (UnitOut, P) 
             scanner.scan(bytes, &mut out);
             opts.advance(range.len());
             // A large dump must not pile up in resident memory (see `mapped`).
-            // SAFETY: `map` is a read-only shared mapping of a dump file.
+            // SAFETY: `map` is a read-only shared mapping of a dump file (past a
+            // new end, private zero pages: releasing them keeps them zeros).
             unsafe { crate::mem::release_file_pages(&map, range) };
+            if map.guard.shrank() {
+                out.error = Some(SHRANK.into());
+            }
         }
         Unit::MappedCsv { map, .. } => {
             out.counters.bytes = map.len() as u64;
             csv::scan_csv(&map[..], &mut scanner, opts, &mut out);
             opts.advance(map.len());
+            if map.guard.shrank() {
+                out.error = Some(SHRANK.into());
+            }
         }
         Unit::Stream { dump, .. } => {
             let counter = opts.control.as_ref().map(|p| Arc::clone(&p.done));

@@ -894,3 +894,43 @@ fn candidates_per_login_are_capped_and_the_rest_counted() {
     assert_eq!(stat(&stats, "candidates_not_kept"), 1_000_001 - 1024);
     assert!(rss < 150, "peak RSS {rss} MiB");
 }
+
+// Row 8: a mapped dump truncated during the scan.
+
+/// The dump shrinks to a page while the scan reads it: the run must not die of
+/// SIGBUS (exit 135, 3 tries in 4 before); the file is reported unreadable.
+#[test]
+fn a_dump_truncated_during_the_scan_is_reported_not_a_sigbus() {
+    let dir = setup();
+    let d = dir.path();
+    let line = b"someone@x.example:not-the-password\n";
+    let big: Vec<u8> = line
+        .iter()
+        .copied()
+        .cycle()
+        .take(line.len() * 2_000_000)
+        .collect();
+    write(d, "dumps/big.txt", &big);
+    let child = spawn(
+        d,
+        &["scan", "--customers", "customers.csv", "-j1", "-q", "dumps"],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(d.join("dumps/big.txt"))
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let (code, stderr) = wait_at_most(child, Duration::from_secs(120));
+    // Exit 0 only if the scan was done before the truncation.
+    assert!(code == 0 || code == 1, "exit {code}: {stderr}");
+    if code == 1 {
+        assert!(
+            stderr.contains("big.txt: the file shrank while it was read"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "said once: {stderr}");
+    }
+    eprintln!("truncation test: exit {code}");
+}
