@@ -319,6 +319,11 @@ pub struct Logins<'s, 'a> {
 }
 
 impl<'s, 'a> Logins<'s, 'a> {
+    /// Number of entries (a pair several scan units saw counts once per unit).
+    pub fn entries(&self) -> usize {
+        self.keys.len()
+    }
+
     /// Cuts these logins into pieces of about `target` entries, never inside a
     /// login hash.
     pub fn cut(self, target: usize) -> Vec<Logins<'s, 'a>> {

@@ -15,6 +15,7 @@
 use compact_str::CompactString;
 use rayon::prelude::*;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::candidates::{Candidate, Candidates, PerLogin, Sighting};
@@ -52,6 +53,21 @@ pub struct Budget {
 impl Budget {
     fn stopped(&self) -> bool {
         self.control.as_ref().is_some_and(|c| c.cancelled())
+    }
+
+    /// Progress: `n` more of the candidates (or probes) checked.
+    fn checked(&self, n: usize) {
+        if let Some(c) = &self.control {
+            c.verify_done.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Progress: verification starts on `n` candidates (or probes).
+    fn starting(&self, n: usize) {
+        if let Some(c) = &self.control {
+            c.verify_done.store(0, Ordering::Relaxed);
+            c.verify_total.store(n.max(1) as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -185,6 +201,7 @@ fn confirm_by_login(
     overflow: &PerLogin<u64>,
 ) -> Confirmed {
     let sorted = candidates.sorted();
+    opts.starting(candidates.len());
     // In batches, releasing the records a mapped index faulted in after each one (see
     // `IndexView::release_records`).
     let mut out = Confirmed {
@@ -213,6 +230,7 @@ fn confirm_by_login(
                         &mut acc,
                     )
                 });
+                opts.checked(logins.entries());
                 acc
             })
             .collect();
@@ -351,6 +369,7 @@ fn confirm_by_entry(
             a
         });
     probes.par_sort_unstable();
+    opts.starting(probes.len());
     // 3. Each entry's login compared, its candidates verified.
     let mut out = Confirmed {
         // Room for a finding per candidate: usually more than enough, never touched
@@ -393,6 +412,7 @@ fn confirm_by_entry(
                         Verdict::Damaged => acc.damaged_accounts += 1,
                     }
                 }
+                opts.checked(probes.len());
                 (acc, hits)
             })
             .collect();

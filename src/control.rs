@@ -17,6 +17,10 @@ pub struct RunControl {
     /// Set to stop the run at the next chunk or block; the run then reports that it
     /// was interrupted instead of producing results.
     pub cancel: AtomicBool,
+    /// Candidates verification will check, set when it starts (0 before).
+    pub verify_total: AtomicU64,
+    /// Candidates verification has checked so far.
+    pub verify_done: AtomicU64,
     /// The signal that asked the run to stop (0: none, or not a signal).
     signal: AtomicI32,
 }

@@ -1,4 +1,5 @@
-//! The terminal progress bar: bytes done of total, rate, ETA (indicatif).
+//! The terminal progress bar: bytes done of total, rate, ETA, then candidates
+//! verified of total (indicatif).
 //!
 //! Drawn on stderr only when stderr is a terminal and neither `--quiet` nor
 //! `--no-progress` was given; it reads the engine's [`RunControl`] counters from a
@@ -34,7 +35,27 @@ impl Bar {
             );
             bar.set_message("loading customers and finding dump files");
             let mut started = false;
+            let mut verifying = false;
             while !stopped.load(Ordering::Relaxed) {
+                // Verification, a step of its own once the scan is over: slow
+                // hashes can make it the longest.
+                let checks = control.verify_total.load(Ordering::Relaxed);
+                if checks > 0 {
+                    if !verifying {
+                        verifying = true;
+                        bar.set_style(
+                            ProgressStyle::with_template(
+                                "{spinner} [{elapsed_precise}] verifying {wide_bar} {pos}/{len} candidates ETA {eta}",
+                            )
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                        );
+                        bar.set_length(checks);
+                        bar.reset_eta();
+                    }
+                    bar.set_position(control.verify_done.load(Ordering::Relaxed));
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
                 let total = control.total.load(Ordering::Relaxed);
                 if !started && total > 0 {
                     started = true;

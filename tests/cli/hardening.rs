@@ -934,3 +934,32 @@ fn a_dump_truncated_during_the_scan_is_reported_not_a_sigbus() {
     }
     eprintln!("truncation test: exit {code}");
 }
+
+/// On a terminal the bar shows verification as its own counted step (faked with
+/// util-linux `script`): with slow hashes it can be the longest.
+#[test]
+fn the_progress_bar_counts_the_verify_step() {
+    let dir = tmp();
+    let d = dir.path();
+    let hash = format!("pbkdf2_sha256$30000$salt${}", "A".repeat(43) + "=");
+    write_customers(d, &[("slow-1", "slow@x.example", &hash)]);
+    let dump: String = (0..8)
+        .map(|i| format!("slow@x.example:guess-{i}\n"))
+        .collect();
+    write(d, "dumps/d.txt", dump);
+    let cmd = format!(
+        "{} scan --customers customers.csv -o out.txt dumps",
+        assert_cmd::cargo::cargo_bin("leakmatch").display()
+    );
+    let log = d.join("typescript.log");
+    let status = Command::new("script")
+        .current_dir(d)
+        .args(["-qec", &cmd])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let drawn = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    assert!(drawn.contains("verifying"), "{drawn}");
+    assert!(drawn.contains("candidates"), "{drawn}");
+}
