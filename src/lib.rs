@@ -62,6 +62,8 @@ pub mod chunk;
 pub mod confirm;
 pub mod control;
 pub mod customers;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod index;
 pub mod input;
 pub mod job;

@@ -131,7 +131,10 @@ impl<'a> IndexView<'a> {
             .iter()
             .take_while(|&&slot| slot != 0)
             .filter(move |&&slot| slot >> OFF_BITS == fp)
-            .map(|&slot| ((slot & OFF_MASK) - 1) as usize)
+            // A used slot stores offset + 1; a damaged table's 0 there (found by
+            // fuzzing: an overflow in debug builds) points nowhere.
+            .filter_map(|&slot| (slot & OFF_MASK).checked_sub(1))
+            .map(|off| off as usize)
     }
 
     /// Collects into `out` (cleared first) the accounts whose normalised login is

@@ -4,16 +4,7 @@ use std::path::Path;
 
 use crate::util::*;
 
-/// A directory with a valid customers file and one dump `dumps/ok.txt` holding a
-/// match for `ok-1`.
-fn setup() -> tempfile::TempDir {
-    let dir = tmp();
-    let d = dir.path();
-    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
-    write(d, "dumps/ok.txt", "ok@x.example:pw-ok\n");
-    dir
-}
-
+/// What [`one_customer_one_dump`] scans to.
 const OK_RESULT: &str = "ok-1 sha1 1 dumps/ok.txt:1\n";
 
 /// Asserts a fatal run: exit 2, nothing on stdout, exactly one stderr line that
@@ -44,7 +35,7 @@ fn assert_fatal(run: &Run, needles: &[&str]) {
 
 #[test]
 fn missing_dump_path_exits_1_and_scans_the_rest() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let run = scan_paths(dir.path(), &["no-such-dump.txt", "dumps"]);
     run.expect_code(1);
     assert_eq!(briefs(&run), OK_RESULT);
@@ -54,7 +45,7 @@ fn missing_dump_path_exits_1_and_scans_the_rest() {
 #[cfg(unix)]
 #[test]
 fn broken_symlink_in_scanned_dir_exits_1() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     std::os::unix::fs::symlink(d.join("nowhere/at/all.txt"), d.join("dumps/dangling.txt")).unwrap();
     let stats = d.join("stats.json");
@@ -67,7 +58,7 @@ fn broken_symlink_in_scanned_dir_exits_1() {
 
 #[test]
 fn corrupt_gzip_exits_1_and_scans_the_rest() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     write(d, "dumps/not-really.txt.gz", "ok@x.example:pw-ok\n");
     let mut truncated = gzip(&b"ok@x.example:pw-ok\n".repeat(10_000));
@@ -92,7 +83,7 @@ fn corrupt_gzip_exits_1_and_scans_the_rest() {
 
 /// Writes `customers.csv` verbatim and runs a scan over `dumps`.
 fn scan_with_customers(csv: &str) -> Run {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     write(dir.path(), "customers.csv", csv);
     scan_paths(dir.path(), &["dumps"])
 }
@@ -192,7 +183,7 @@ fn customers_duplicate_account_id() {
 
 #[test]
 fn customers_columns_in_any_order_extra_ignored() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     write(
         dir.path(),
         "customers.csv",
@@ -208,14 +199,14 @@ fn customers_columns_in_any_order_extra_ignored() {
 
 #[test]
 fn customers_file_missing() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let run = scan(dir.path(), &["--customers", "nope.csv", "dumps"]);
     assert_fatal(&run, &["nope.csv"]);
 }
 
 #[test]
 fn index_subcommand_rejects_bad_customers() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     write(
         d,
@@ -237,21 +228,21 @@ fn index_subcommand_rejects_bad_customers() {
 
 #[test]
 fn output_into_missing_directory() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let run = scan_paths(dir.path(), &["-o", "no/such/dir/out.ndjson", "dumps"]);
     assert_fatal(&run, &["no/such/dir/out.ndjson"]);
 }
 
 #[test]
 fn review_into_missing_directory() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let run = scan_paths(dir.path(), &["--review", "nodir/review.ndjson", "dumps"]);
     assert_fatal(&run, &["nodir/review.ndjson"]);
 }
 
 #[test]
 fn bad_arguments_exit_2() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     let cases: &[&[&str]] = &[
         &["scan", "--customers", "customers.csv"],
@@ -372,7 +363,7 @@ fn damaged_index_files_exit_2() {
 
 #[test]
 fn failed_run_leaves_existing_outputs_untouched() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     write(d, "out.ndjson", "OLD RESULTS\n");
     write(d, "stats.json", "OLD STATS\n");
@@ -410,7 +401,7 @@ fn failed_run_leaves_existing_outputs_untouched() {
 
 #[test]
 fn successful_run_replaces_output_and_leaves_no_temp_files() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     std::fs::create_dir(d.join("out")).unwrap();
     write(d, "out/result.ndjson", "OLD\n".repeat(1000));
@@ -447,7 +438,7 @@ fn successful_run_replaces_output_and_leaves_no_temp_files() {
 
 #[test]
 fn unwritable_review_leaves_output_untouched() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     write(d, "out.ndjson", "OLD\n");
     let run = scan_paths(
@@ -467,7 +458,7 @@ fn unwritable_review_leaves_output_untouched() {
 #[test]
 
 fn unwritable_stats_fails_before_any_result_is_written() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     let run = scan_paths(d, &["--stats", "nodir/stats.json", "dumps"]);
     assert_fatal(&run, &["nodir/stats.json"]);
@@ -500,7 +491,7 @@ fn big_customers_file_parallel_path_agrees_with_the_csv_reader() {
     let lines_before_bad = rows.lines().count();
     let quoted = rows.replacen("extra", "\"extra\"", 1);
     for csv in [&rows, &quoted] {
-        let dir = setup();
+        let dir = one_customer_one_dump();
         let d = dir.path();
         write(d, "customers.csv", csv);
         write(
@@ -541,7 +532,7 @@ fn big_customers_file_with_bare_cr_line_ends() {
         rows.push_str(&format!("id{i},user{i}@example.com,{good}\r"));
     }
     assert!(rows.len() > 1 << 20);
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     write(d, "customers.csv", &rows);
     write(d, "dumps/x.txt", "user29999@example.com:pw-7\n");

@@ -8,14 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::util::*;
 
-fn setup() -> tempfile::TempDir {
-    let dir = tmp();
-    let d = dir.path();
-    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
-    write(d, "dumps/ok.txt", "ok@x.example:pw-ok\n");
-    dir
-}
-
 const OK_IDS: &str = "ok-1\n";
 
 fn mkfifo(path: &Path) {
@@ -67,7 +59,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 
 #[test]
 fn output_to_a_fifo_is_written_in_place() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     let fifo = d.join("resets.fifo");
     mkfifo(&fifo);
@@ -102,7 +94,7 @@ fn output_to_a_fifo_is_written_in_place() {
 
 #[test]
 fn output_through_a_symlink_replaces_its_target_not_the_link() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     std::fs::create_dir(d.join("real")).unwrap();
     write(d, "real/resets.txt", "old\n");
@@ -133,7 +125,7 @@ fn output_through_a_symlink_replaces_its_target_not_the_link() {
 
 #[test]
 fn dash_is_standard_output_for_o_and_stats() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     let run = scan(
         d,
@@ -184,7 +176,7 @@ fn dash_is_standard_output_for_o_and_stats() {
 
 #[test]
 fn a_bad_output_path_fails_before_reading_any_input() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     // The dump is a stdin that never ends: only a check made before reading it
     // lets the run exit.
@@ -222,7 +214,7 @@ fn a_bad_output_path_fails_before_reading_any_input() {
 
 #[test]
 fn one_file_for_two_roles_is_refused_at_start() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     let run = scan(
         d,
@@ -247,7 +239,7 @@ fn one_file_for_two_roles_is_refused_at_start() {
 
 #[test]
 fn an_output_that_is_an_input_is_refused_at_start() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     let before = std::fs::read(d.join("customers.csv")).unwrap();
     let run = scan(
@@ -307,7 +299,7 @@ fn an_output_that_is_an_input_is_refused_at_start() {
 
 #[test]
 fn an_index_is_never_written_to_a_fifo() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     mkfifo(&d.join("x.lmx"));
     let run = run_in(
@@ -327,7 +319,7 @@ fn an_index_is_never_written_to_a_fifo() {
 
 #[test]
 fn an_unusable_state_directory_fails_before_any_output() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     write(d, "state-is-a-file", "x");
     let run = scan(
@@ -361,7 +353,7 @@ fn a_signal_during_the_customer_load_stops_scan_and_index() {
         (libc::SIGINT, 130, "index"),
         (libc::SIGTERM, 143, "index"),
     ] {
-        let dir = setup();
+        let dir = one_customer_one_dump();
         let d = dir.path();
         mkfifo(&d.join("customers.fifo"));
         let args: Vec<&str> = match cmd {
@@ -595,7 +587,7 @@ fn hash_limits_are_set_by_flag() {
 
 #[test]
 fn control_characters_in_file_names_are_escaped_on_stderr() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     // A damaged gzip whose name would clear the screen if printed raw.
     write(
@@ -615,7 +607,7 @@ fn control_characters_in_file_names_are_escaped_on_stderr() {
 
 #[test]
 fn an_account_id_with_a_line_break_is_refused_at_load() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     write(
         d,
@@ -771,7 +763,7 @@ fn run_measured(dir: &Path, args: &[&str]) -> (i32, String, u64) {
 
 #[test]
 fn xz_dictionaries_beyond_the_decoder_limit_are_refused_not_allocated() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     // Four tiny .xz files declaring 1.5 GiB dictionaries, made by Python's lzma
     // (liblzma): 6.3 GB of RSS at -j4 before the limit.
@@ -814,7 +806,7 @@ fn xz_dictionaries_beyond_the_decoder_limit_are_refused_not_allocated() {
 /// memory (1.06 GB for 4.6 MB gzipped, and an 8 GiB allocation, before the cap).
 #[test]
 fn csv_records_are_capped_like_lines() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     let mut open = b"login,password\nok@x.example,pw-ok\n\"never closed,".to_vec();
     open.extend(std::iter::repeat_n(b'a', 60 << 20));
@@ -901,7 +893,7 @@ fn candidates_per_login_are_capped_and_the_rest_counted() {
 /// SIGBUS (exit 135, 3 tries in 4 before); the file is reported unreadable.
 #[test]
 fn a_dump_truncated_during_the_scan_is_reported_not_a_sigbus() {
-    let dir = setup();
+    let dir = one_customer_one_dump();
     let d = dir.path();
     let line = b"someone@x.example:not-the-password\n";
     let big: Vec<u8> = line

@@ -21,6 +21,16 @@ pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
+/// A temporary directory with one SHA-1 customer (`ok-1`, `ok@x.example`) and a
+/// dump that leaks its password (`dumps/ok.txt`).
+pub fn one_customer_one_dump() -> tempfile::TempDir {
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
+    write(d, "dumps/ok.txt", "ok@x.example:pw-ok\n");
+    dir
+}
+
 // ---------------------------------------------------------------------------------
 // Hash builders
 // ---------------------------------------------------------------------------------
