@@ -219,6 +219,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     // Every output file is staged in full before any is renamed into place, and the
     // reset list reaches stdout only after that: a run that fails (exit 2) leaves
     // every output as it was.
+    crate::control::stop_point("report", &stopped);
     let mut staged = Vec::new();
     if let Some(path) = &job.review {
         staged.push(stage(path, |w| report::write_reviews(w, &reviews))?);

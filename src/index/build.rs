@@ -608,6 +608,7 @@ pub fn build(
         .into());
     }
     let read = started.elapsed().as_secs_f64();
+    crate::control::stop_point("index-write", cancelled);
     // Pass 2.
     out.start_tables(totals.kept).map_err(io_err(&out.path))?;
     sweep_all(

@@ -955,3 +955,61 @@ fn the_progress_bar_counts_the_verify_step() {
     assert!(drawn.contains("verifying"), "{drawn}");
     assert!(drawn.contains("candidates"), "{drawn}");
 }
+
+/// The phases too short to signal from outside — writing the reports, an index's
+/// sort and write — take a SIGTERM the binary sends itself there
+/// (`LEAKMATCH_STOP_AT`): exit 143, every old output as it was, no temp file, the
+/// state not advanced.
+#[test]
+fn a_signal_while_writing_reports_or_an_index_leaves_everything_as_it_was() {
+    let dir = one_customer_one_dump();
+    let d = dir.path();
+    write(d, "out.txt", "old\n");
+    write(d, "c.lmx", "old index\n");
+    let run = |args: &[&str], point: &str| {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("leakmatch"))
+            .current_dir(d)
+            .args(args)
+            .env("LEAKMATCH_STOP_AT", point)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(
+        &[
+            "scan",
+            "--customers",
+            "customers.csv",
+            "-o",
+            "out.txt",
+            "--stats",
+            "s.json",
+            "--state",
+            "state",
+            "dumps",
+        ],
+        "report",
+    );
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(std::fs::read_to_string(d.join("out.txt")).unwrap(), "old\n");
+    assert!(!d.join("s.json").exists());
+    assert!(
+        dir_entries(&d.join("state"))
+            .iter()
+            .all(|n| !n.ends_with(".json")),
+        "the state did not advance"
+    );
+    let (code, stderr) = run(
+        &["index", "--customers", "customers.csv", "-o", "c.lmx"],
+        "index-write",
+    );
+    assert_eq!(code, Some(143), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("c.lmx")).unwrap(),
+        "old index\n"
+    );
+    assert!(leftovers(d).is_empty(), "{:?}", leftovers(d));
+}
