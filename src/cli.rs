@@ -105,6 +105,11 @@ pub struct ScanArgs {
     #[arg(long, requires = "state")]
     pub rescan: bool,
 
+    /// With --state: if another run holds the state directory, wait for it to end
+    /// (without it, exit 2 at once naming the other run's pid).
+    #[arg(long, requires = "state")]
+    pub wait: bool,
+
     #[command(flatten)]
     pub build: BuildArgs,
 
@@ -295,6 +300,7 @@ impl ScanArgs {
             },
             state: self.state.clone(),
             rescan: self.rescan,
+            wait: self.wait,
         }
     }
 }

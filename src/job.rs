@@ -53,6 +53,8 @@ pub struct ScanJob {
     /// Scan everything even if the state says it was seen (the state is still
     /// updated).
     pub rescan: bool,
+    /// Wait for another run that holds the state directory instead of failing.
+    pub wait: bool,
 }
 
 /// A run that produced nothing trustworthy (exit status 2).
@@ -138,7 +140,9 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let started = Instant::now();
     // Everything that will be written is checked before any work: a bad path
     // fails now, not after the scan.
-    let state = job.state.as_deref().map(State::open).transpose()?;
+    let state = (job.state.as_deref())
+        .map(|dir| State::open(dir, job.wait))
+        .transpose()?;
     check_paths(job, state.as_ref())?;
     let (mut files, mut errors) = input::discover(&job.inputs);
     let mut plan_opts = job.plan.clone();

@@ -10,6 +10,11 @@
 //! The file is replaced atomically (temp file + rename) and only after the run's
 //! outputs are in place, so a run killed at any moment leaves the previous state, and
 //! the next run is correct — at worst it scans again what it had already scanned.
+//!
+//! One run at a time: [`State::open`] takes an exclusive lock on `DIR/lock` (an
+//! advisory `flock`, held until the run ends; the kernel drops it when a process
+//! dies, so a killed run's lock never blocks) and writes its pid there for the
+//! message a second run gets.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -24,6 +29,7 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::atomic::StagedFile;
 
 const FILE_NAME: &str = "scanned.json";
+const LOCK_NAME: &str = "lock";
 const FORMAT_VERSION: u32 = 1;
 
 /// What the state records about one scanned file.
@@ -60,6 +66,14 @@ pub enum StateError {
     /// The state file could not be written.
     #[error(transparent)]
     Output(#[from] crate::atomic::OutputError),
+    /// Another run holds the state directory.
+    #[error("state {dir} is in use by another leakmatch run{holder}; wait for it to end, or pass --wait")]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// ` (pid N)` when the holder wrote its pid.
+        holder: String,
+    },
     /// The state file is not one this version wrote.
     #[error("state {path}: not a leakmatch state file ({what}); remove it or use another --state directory")]
     Invalid {
@@ -75,6 +89,8 @@ pub enum StateError {
 pub struct State {
     dir: PathBuf,
     disk: OnDisk,
+    /// The open lock file: the lock lasts as long as the state.
+    _lock: File,
 }
 
 /// A dump file's identity: content hash and size.
@@ -93,13 +109,47 @@ impl FileId {
 }
 
 impl State {
-    /// Opens (creating the directory if needed) the state in `dir`.
-    pub fn open(dir: &Path) -> Result<State, StateError> {
+    /// Opens (creating the directory if needed) the state in `dir`, locked for this
+    /// run: if another run holds it, waits for it when `wait` says, else fails
+    /// with [`StateError::Locked`].
+    pub fn open(dir: &Path, wait: bool) -> Result<State, StateError> {
         let io_err = |path: &Path, cause| StateError::Io {
             path: path.to_path_buf(),
             cause,
         };
         std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let lock_path = dir.join(LOCK_NAME);
+        let mut lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| io_err(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) if wait => {
+                lock.lock().map_err(|e| io_err(&lock_path, e))?;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = lock.read_to_string(&mut pid);
+                let pid = pid.trim();
+                return Err(StateError::Locked {
+                    dir: dir.to_path_buf(),
+                    holder: if pid.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (pid {pid})")
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
+        }
+        // Ours now: say who holds it.
+        let _ = lock
+            .set_len(0)
+            .and_then(|()| writeln!(lock, "{}", std::process::id()));
         let path = dir.join(FILE_NAME);
         let disk = match std::fs::read(&path) {
             Ok(bytes) => {
@@ -125,6 +175,7 @@ impl State {
         Ok(State {
             dir: dir.to_path_buf(),
             disk,
+            _lock: lock,
         })
     }
 
@@ -221,11 +272,19 @@ mod tests {
         let dump = dir.path().join("d.txt");
         std::fs::write(&dump, "a:b\n").unwrap();
         let id = identify(&dump).unwrap();
-        let mut st = State::open(&dir.path().join("state")).unwrap();
+        let mut st = State::open(&dir.path().join("state"), false).unwrap();
         assert!(!st.seen(&id, 7));
         st.record(&id, 7, &dump);
         st.stage().unwrap().commit().unwrap();
-        let st = State::open(&dir.path().join("state")).unwrap();
+        // One holder at a time, until it is dropped.
+        let err = State::open(&dir.path().join("state"), false).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("(pid {})", std::process::id())),
+            "{err}"
+        );
+        drop(st);
+        let st = State::open(&dir.path().join("state"), false).unwrap();
         assert!(st.seen(&id, 7));
         assert!(!st.seen(&id, 8));
         std::fs::write(&dump, "a:c\n").unwrap();
@@ -236,7 +295,7 @@ mod tests {
     fn garbage_state_is_refused_with_a_reason() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), "{not json").unwrap();
-        let err = State::open(dir.path()).unwrap_err().to_string();
+        let err = State::open(dir.path(), false).unwrap_err().to_string();
         assert!(err.contains("not a leakmatch state file"), "{err}");
     }
 }

@@ -401,3 +401,96 @@ fn state_garbage_file_exits_2_naming_it() {
         assert!(run.stderr.contains("scanned.json"), "{}", run.stderr);
     }
 }
+
+/// Two runs on one `--state`: the second exits 2 at once naming the first's pid,
+/// or with `--wait` runs once the first ends; a killed holder's lock never blocks
+/// (issue 16).
+#[test]
+fn one_run_at_a_time_on_a_state_directory() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
+    write(d, "dumps/ok.txt", "ok@x.example:pw-ok\n");
+    let bin = assert_cmd::cargo::cargo_bin("leakmatch");
+    // The holder reads a stdin we keep open, so it keeps the lock.
+    let holder = || {
+        let mut c = Command::new(&bin)
+            .current_dir(d)
+            .args([
+                "scan",
+                "--customers",
+                "customers.csv",
+                "--state",
+                "st",
+                "-q",
+                "-",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        c.stdin.as_mut().unwrap().write_all(b"x:y\n").unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        c
+    };
+    let second = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--customers",
+            "customers.csv",
+            "--state",
+            "st",
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        args.push("dumps");
+        Command::new(&bin)
+            .current_dir(d)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = holder();
+    let refused = second(&[]).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "in use by another leakmatch run (pid {})",
+            first.id()
+        )),
+        "{stderr}"
+    );
+    // --wait: blocked while the first holds the lock, done once it ends.
+    let mut waiting = second(&["--wait"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(waiting.try_wait().unwrap().is_none(), "--wait waits");
+    drop(first.stdin.take());
+    assert!(first.wait().unwrap().success());
+    let waited = waiting.wait_with_output().unwrap();
+    assert_eq!(
+        waited.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&waited.stdout).lines().count(), 1);
+    // A holder killed outright leaves no lock behind.
+    let mut killed = holder();
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let after = second(&["--rescan"]).wait_with_output().unwrap();
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+}
