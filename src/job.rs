@@ -24,7 +24,7 @@ use crate::input::{self, DumpFile, InputError};
 use crate::plan::{self, Customers, PlanError, PlanOptions};
 use crate::report::{self, OutputFormat};
 use crate::scan::{self, ScanOptions};
-use crate::state::{FileId, State, StateError};
+use crate::state::{FileId, Identified, Stat, State, StateError};
 use crate::stats::{Phases, Summary};
 
 /// Everything a scan run needs.
@@ -200,6 +200,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
 
     let mut summary = Summary::from_counters(&scanned.counters);
     summary.files_skipped_seen = incremental.as_ref().map_or(0, |i| i.skipped);
+    summary.state_bytes_hashed = incremental.as_ref().map_or(0, |i| i.bytes_hashed);
     summary.login_hits = checked.login_hits;
     summary.candidates = checked.candidates;
     summary.verifications = checked.verifications;
@@ -288,8 +289,10 @@ fn on_disk_bytes(files: &[DumpFile]) -> u64 {
 struct Incremental {
     state: State,
     snapshot: u64,
-    ids: HashMap<PathBuf, FileId>,
+    ids: HashMap<PathBuf, (FileId, Stat)>,
     skipped: u64,
+    /// Bytes read to hash files the state did not recognise by their `stat`.
+    bytes_hashed: u64,
 }
 
 impl Incremental {
@@ -312,14 +315,23 @@ impl Incremental {
         let mut ids = HashMap::new();
         let mut unreadable = BTreeSet::new();
         let mut skip = BTreeSet::new();
-        for (path, id) in physical.iter().zip(crate::state::identify_all(&physical)) {
+        let mut bytes_hashed = 0;
+        for (path, id) in physical
+            .iter()
+            .zip(crate::state::identify_all(&state, &physical))
+        {
             match id {
-                Ok(id) => {
+                Ok(Identified::File { id, stat, hashed }) => {
+                    if hashed {
+                        bytes_hashed += id.size;
+                    }
                     if !rescan && state.seen(&id, snapshot) {
                         skip.insert(path.to_path_buf());
                     }
-                    ids.insert(path.to_path_buf(), id);
+                    ids.insert(path.to_path_buf(), (id, stat));
                 }
+                // A FIFO or device: read by the scan, never hashed or recorded.
+                Ok(Identified::Other) => {}
                 Err(e) => {
                     errors.push(InputError {
                         display: path.to_string_lossy().into_owned(),
@@ -338,6 +350,7 @@ impl Incremental {
             snapshot,
             ids,
             skipped: skip.len() as u64,
+            bytes_hashed,
         })
     }
 
@@ -351,8 +364,8 @@ impl Incremental {
             }
         }
         for (path, ok) in clean {
-            if let (true, Some(id)) = (ok, self.ids.get(path)) {
-                self.state.record(id, self.snapshot, path);
+            if let (true, Some((id, stat))) = (ok, self.ids.get(path)) {
+                self.state.record(id, self.snapshot, path, Some(*stat));
             }
         }
         Ok(self.state.stage()?)

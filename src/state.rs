@@ -43,6 +43,42 @@ pub struct Entry {
     pub snapshot: String,
     /// The path it was scanned under (informational).
     pub path: String,
+    /// Where and when it was on disk: a file with the same device, inode, size,
+    /// mtime and ctime is taken as unchanged without being read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stat: Option<Stat>,
+}
+
+/// A file's identity on disk, as `stat(2)` gives it: what changes whenever its
+/// bytes can have (ctime cannot be set back by a user; a rename may change it,
+/// and then the content hash still recognises the file).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct Stat {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// Status-change time, nanoseconds since the epoch.
+    pub ctime_ns: i128,
+}
+
+impl Stat {
+    /// The identity of the regular file behind `meta`; `None` for anything else (a
+    /// FIFO or device is never hashed: reading it would consume it).
+    pub fn of(meta: &std::fs::Metadata) -> Option<Stat> {
+        use std::os::unix::fs::MetadataExt;
+        meta.is_file().then(|| Stat {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+        })
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -89,6 +125,8 @@ pub enum StateError {
 pub struct State {
     dir: PathBuf,
     disk: OnDisk,
+    /// Recorded files by where they were on disk: their content-hash keys.
+    by_stat: std::collections::HashMap<Stat, String>,
     /// The open lock file: the lock lasts as long as the state.
     _lock: File,
 }
@@ -172,9 +210,13 @@ impl State {
             },
             Err(e) => return Err(io_err(&path, e)),
         };
+        let by_stat = (disk.files.iter())
+            .filter_map(|(key, e)| Some((e.stat?, key.clone())))
+            .collect();
         Ok(State {
             dir: dir.to_path_buf(),
             disk,
+            by_stat,
             _lock: lock,
         })
     }
@@ -187,8 +229,19 @@ impl State {
             .is_some_and(|e| e.size == id.size && e.snapshot == snapshot_hex(snapshot))
     }
 
-    /// Records a file as scanned against `snapshot` now.
-    pub fn record(&mut self, id: &FileId, snapshot: u64, path: &Path) {
+    /// The identity of a file recorded with exactly this `stat`, known without
+    /// reading it.
+    pub fn recognize(&self, stat: &Stat) -> Option<FileId> {
+        let key = self.by_stat.get(stat)?;
+        Some(FileId {
+            hash: u128::from_str_radix(key, 16).ok()?,
+            size: stat.size,
+        })
+    }
+
+    /// Records a file as scanned against `snapshot` now (`stat`: where it is on
+    /// disk, for the next run's [`State::recognize`]).
+    pub fn record(&mut self, id: &FileId, snapshot: u64, path: &Path, stat: Option<Stat>) {
         let scanned_at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -199,6 +252,7 @@ impl State {
                 scanned_at,
                 snapshot: snapshot_hex(snapshot),
                 path: path.to_string_lossy().into_owned(),
+                stat,
             },
         );
     }
@@ -257,9 +311,47 @@ pub fn identify(path: &Path) -> io::Result<FileId> {
     })
 }
 
-/// Identifies many files in parallel, in the order given.
-pub fn identify_all(paths: &[&Path]) -> Vec<io::Result<FileId>> {
-    paths.par_iter().map(|p| identify(p)).collect()
+/// How a file was identified for the state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identified {
+    /// A regular file: its identity, where it is on disk, and whether its bytes
+    /// were read for it (false: recognised by its `stat`).
+    File {
+        /// Content hash and size.
+        id: FileId,
+        /// Where it is on disk.
+        stat: Stat,
+        /// Whether it was hashed (read in full) for this.
+        hashed: bool,
+    },
+    /// Not a regular file (a FIFO, a device): never hashed, never skipped, never
+    /// recorded.
+    Other,
+}
+
+/// Identifies many files in parallel, in the order given: by `stat` when `state`
+/// recorded them so, else by reading and hashing them.
+pub fn identify_all(state: &State, paths: &[&Path]) -> Vec<io::Result<Identified>> {
+    paths
+        .par_iter()
+        .map(|p| {
+            let Some(stat) = Stat::of(&std::fs::metadata(p)?) else {
+                return Ok(Identified::Other);
+            };
+            if let Some(id) = state.recognize(&stat) {
+                return Ok(Identified::File {
+                    id,
+                    stat,
+                    hashed: false,
+                });
+            }
+            Ok(Identified::File {
+                id: identify(p)?,
+                stat,
+                hashed: true,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -274,7 +366,7 @@ mod tests {
         let id = identify(&dump).unwrap();
         let mut st = State::open(&dir.path().join("state"), false).unwrap();
         assert!(!st.seen(&id, 7));
-        st.record(&id, 7, &dump);
+        st.record(&id, 7, &dump, Stat::of(&std::fs::metadata(&dump).unwrap()));
         st.stage().unwrap().commit().unwrap();
         // One holder at a time, until it is dropped.
         let err = State::open(&dir.path().join("state"), false).unwrap_err();

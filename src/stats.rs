@@ -18,6 +18,9 @@ pub struct Summary {
     pub files: u64,
     /// Dump files skipped because an incremental state had already scanned them.
     pub files_skipped_seen: u64,
+    /// Bytes read to hash dump files for the incremental state (files it already
+    /// knew by device, inode, size and times are not read).
+    pub state_bytes_hashed: u64,
     /// Bytes scanned (after decompression).
     pub bytes: u64,
     /// Lines (CSV records) read.
@@ -90,6 +93,7 @@ impl Summary {
         Summary {
             files: c.files,
             files_skipped_seen: 0,
+            state_bytes_hashed: 0,
             bytes: c.bytes,
             lines: c.lines,
             pairs: c.pairs,

@@ -494,3 +494,79 @@ fn one_run_at_a_time_on_a_state_directory() {
         String::from_utf8_lossy(&after.stderr)
     );
 }
+
+/// A second night over an unchanged inbox reads none of it: files the state
+/// knows by device, inode, size and times are skipped without being hashed; a
+/// renamed file is hashed again (its ctime changed) and still recognised by its
+/// content (issue 16).
+#[test]
+fn an_unchanged_inbox_is_not_read_again() {
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
+    write(d, "inbox/a.txt", "ok@x.example:pw-ok\n");
+    write(d, "inbox/b.txt", "x@y.z:nope\n".repeat(1000));
+    let night = |stats: &str| {
+        let run = scan(
+            d,
+            &[
+                "--customers",
+                "customers.csv",
+                "--state",
+                "st",
+                "--stats",
+                stats,
+                "-q",
+                "inbox",
+            ],
+        );
+        run.expect_code(0);
+        read_stats(&d.join(stats))
+    };
+    let first = night("s1.json");
+    assert_eq!(stat(&first, "state_bytes_hashed"), 19 + 11_000);
+    let second = night("s2.json");
+    assert_eq!(stat(&second, "state_bytes_hashed"), 0, "nothing read");
+    assert_eq!(stat(&second, "files_skipped_seen"), 2);
+    std::fs::rename(d.join("inbox/b.txt"), d.join("inbox/c.txt")).unwrap();
+    let third = night("s3.json");
+    assert_eq!(
+        stat(&third, "files_skipped_seen"),
+        2,
+        "recognised by content"
+    );
+}
+
+/// A FIFO among the inputs is scanned, never hashed for the state (the hashing
+/// consumed it and the scan then blocked for ever).
+#[test]
+fn a_fifo_input_is_scanned_not_hashed() {
+    use std::io::Write as _;
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
+    let fifo = d.join("dump.fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+        f.write_all(b"ok@x.example:pw-ok\n").unwrap();
+    });
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--state",
+            "st",
+            "--format",
+            "ids",
+            "-q",
+            "dump.fifo",
+        ],
+    );
+    writer.join().unwrap();
+    run.expect_code(0);
+    assert_eq!(run.stdout, "ok-1\n");
+}
