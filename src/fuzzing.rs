@@ -7,7 +7,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::customers::{CsvFile, CustomerSource, RawRow, RowError, RowSink};
+use crate::customers::csv::LineMap;
+use crate::customers::{
+    CsvFile, CustomerSource, CustomersError, RawRow, RowError, RowSink, SinkFactory,
+};
 use crate::index::{build, BuildOptions, Target};
 use crate::parse::{parse_line, parse_line_known, CsvRecord, CsvRecords, Lines, Parsed};
 
@@ -107,31 +110,11 @@ impl RowSink for Collect {
     }
 }
 
-/// The customers file's parallel mapped reader (small chunks, so every boundary
-/// case comes up) against the `csv` crate's stream reader, then a whole index
-/// build from it: the same rows on the same lines, or the same error.
-pub fn customers(data: &[u8]) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("c.csv");
-    std::fs::write(&path, data).expect("write");
-    let read = |source: &dyn CustomerSource| {
-        let all = Arc::new(Mutex::new(Vec::new()));
-        let make = || -> Box<dyn RowSink> {
-            Box::new(Collect {
-                rows: Vec::new(),
-                all: Arc::clone(&all),
-            })
-        };
-        let r = source.read(&make, &|| false).map_err(|e| e.to_string());
-        let mut rows = std::mem::take(&mut *all.lock().expect("lock"));
-        rows.sort_by_key(|r| r.0);
-        r.map(|lines| {
-            rows.into_iter()
-                .map(|(k, c)| (lines.line(k), c))
-                .collect::<Vec<_>>()
-        })
-    };
-    let mapped = read(&CsvFile::new(&path).with_chunk(64));
+/// Every row one customers read gives, with its line, in file order; or the
+/// error's text.
+fn collect(
+    read: impl FnOnce(&SinkFactory<'_>) -> Result<LineMap, CustomersError>,
+) -> Result<Rows, String> {
     let all = Arc::new(Mutex::new(Vec::new()));
     let make = || -> Box<dyn RowSink> {
         Box::new(Collect {
@@ -139,14 +122,21 @@ pub fn customers(data: &[u8]) {
             all: Arc::clone(&all),
         })
     };
-    let streamed = crate::customers::csv::read_stream(&path, data, &make, &|| false)
-        .map_err(|e| e.to_string())
-        .map(|lines| {
-            let rows = std::mem::take(&mut *all.lock().expect("lock"));
-            rows.into_iter()
-                .map(|(k, c)| (lines.line(k), c))
-                .collect::<Vec<_>>()
-        });
+    let r = read(&make).map_err(|e| e.to_string());
+    let mut rows = std::mem::take(&mut *all.lock().expect("lock"));
+    rows.sort_by_key(|r| r.0);
+    r.map(|lines| rows.into_iter().map(|(k, c)| (lines.line(k), c)).collect())
+}
+
+/// The customers file's parallel mapped reader (small chunks, so every boundary
+/// case comes up) against the `csv` crate's stream reader, then a whole index
+/// build from it: the same rows on the same lines, or the same error.
+pub fn customers(data: &[u8]) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("c.csv");
+    std::fs::write(&path, data).expect("write");
+    let mapped = collect(|make| CsvFile::new(&path).with_chunk(64).read(make, &|| false));
+    let streamed = collect(|make| crate::customers::csv::read_stream(&path, data, make, &|| false));
     assert_eq!(mapped, streamed, "mapped and streamed readers");
     let _ = build(
         &CsvFile::new(&path),

@@ -10,12 +10,6 @@ use crate::util::*;
 
 const OK_IDS: &str = "ok-1\n";
 
-fn mkfifo(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: mkfifo(3) with a NUL-terminated path; no memory is shared.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-}
-
 fn kill(child: &Child, signal: i32) {
     // SAFETY: kill(2) with a child's pid; no memory is involved.
     let ok = unsafe { libc::kill(child.id() as libc::pid_t, signal) } == 0;

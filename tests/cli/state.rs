@@ -411,10 +411,8 @@ fn one_run_at_a_time_on_a_state_directory() {
     use std::process::{Command, Stdio};
     use std::time::Duration;
 
-    let dir = tmp();
+    let dir = one_customer_one_dump();
     let d = dir.path();
-    write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
-    write(d, "dumps/ok.txt", "ok@x.example:pw-ok\n");
     let bin = assert_cmd::cargo::cargo_bin("leakmatch");
     // The holder reads a stdin we keep open, so it keeps the lock.
     let holder = || {
@@ -546,9 +544,7 @@ fn a_fifo_input_is_scanned_not_hashed() {
     let d = dir.path();
     write_customers(d, &[("ok-1", "ok@x.example", &sha1_hex("pw-ok"))]);
     let fifo = d.join("dump.fifo");
-    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: mkfifo(3) with a NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo);
     let writer = std::thread::spawn(move || {
         let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
         f.write_all(b"ok@x.example:pw-ok\n").unwrap();

@@ -21,6 +21,13 @@ pub fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
+/// Makes a FIFO at `path`.
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo(3) with a NUL-terminated path; no memory is shared.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
 /// A temporary directory with one SHA-1 customer (`ok-1`, `ok@x.example`) and a
 /// dump that leaks its password (`dumps/ok.txt`).
 pub fn one_customer_one_dump() -> tempfile::TempDir {
