@@ -18,9 +18,17 @@ use std::hash::{BuildHasher, Hasher};
 
 /// Most distinct passwords one login keeps in one scan unit. A login with more (a
 /// hostile paste repeating one customer's login with millions of passwords) keeps
-/// its first this many, with all their sightings; the rest are counted per login
+/// the most-sighted this many (earliest first among equals), the rule
+/// `--max-checks` applies; the sightings of the rest are counted per login
 /// ([`Candidates::overflow`]) and its account goes to review unless a kept one
 /// verifies. Real dumps hold a login with a handful of passwords.
+///
+/// Counting every distinct password to find the most-sighted exactly is the
+/// unbounded memory the cap exists to prevent, so a full login holds up to twice
+/// this many while it is read and drops its least-sighted half whenever that
+/// fills (lossy counting): a password that comes back keeps its count from when it
+/// was last taken in, so one repeated throughout a flood stays kept, and one whose
+/// sightings outnumber those of the flood's passwords is kept wherever it starts.
 pub const MAX_CANDIDATES_PER_LOGIN: u32 = 1024;
 
 /// Login hash → a count, hashed with a per-process seed.
@@ -122,6 +130,11 @@ struct Set {
     /// Lines whose password was not kept, per login hash (see
     /// [`MAX_CANDIDATES_PER_LOGIN`]).
     overflow: PerLogin<u64>,
+    /// For each login that reached the cap, its live entries; emptied with `table`.
+    full: PerLogin<Vec<u32>>,
+    /// Entries dropped from a full login (sightings 0), removed when the set is
+    /// moved.
+    dead: usize,
 }
 
 impl Set {
@@ -137,15 +150,92 @@ impl Set {
         }
     }
 
-    /// Moves the set into `to`, its lines `line_offset` further on.
+    /// Moves the set into `to`, its lines `line_offset` further on, each full
+    /// login cut to its [`MAX_CANDIDATES_PER_LOGIN`] most-sighted entries.
     fn move_into(mut self, to: &mut Vec<Set>, line_offset: u64) {
+        let full: Vec<u64> = self.full.keys().copied().collect();
+        for hash in full {
+            self.drop_least_sighted(hash, None);
+        }
+        self.compact();
         if !self.entries.is_empty() || !self.overflow.is_empty() {
             self.table = hashbrown::HashTable::new();
             self.kept = PerLogin::default();
+            self.full = PerLogin::default();
             self.line_offset += line_offset;
             to.push(self);
         }
     }
+
+    /// Cuts full login `hash` to its [`MAX_CANDIDATES_PER_LOGIN`] most-sighted
+    /// entries (earliest first among equals), adding the others' sightings to its
+    /// overflow. With `hasher`, their keys also leave the lookup table, so the same
+    /// pair seen again is taken in afresh.
+    fn drop_least_sighted(&mut self, hash: u64, hasher: Option<&foldhash::fast::RandomState>) {
+        let Some(members) = self.full.get_mut(&hash) else {
+            return;
+        };
+        let cap = MAX_CANDIDATES_PER_LOGIN as usize;
+        if members.len() <= cap {
+            return;
+        }
+        let entries = &mut self.entries;
+        members.sort_unstable_by_key(|&i| {
+            let info = entries[i as usize].info;
+            (std::cmp::Reverse(info.sightings), info.first, i)
+        });
+        let mut dropped = 0;
+        for &i in &members[cap..] {
+            let e = &mut entries[i as usize];
+            dropped += e.info.sightings;
+            e.info.sightings = 0;
+            if let Some(hasher) = hasher {
+                let key = key_of(hasher, e.hash, e.password(&self.bytes));
+                if let Ok(found) = self.table.find_entry(key, |&(_, j)| j == i) {
+                    found.remove();
+                }
+            }
+        }
+        self.dead += members.len() - cap;
+        members.truncate(cap);
+        *self.overflow.entry(hash).or_insert(0) += dropped;
+        self.kept.insert(hash, MAX_CANDIDATES_PER_LOGIN);
+    }
+
+    /// Removes dropped entries, keeping the others in order.
+    fn compact(&mut self) {
+        if self.dead == 0 {
+            return;
+        }
+        let live = self.entries.len() - self.dead;
+        let mut entries = Vec::with_capacity(live);
+        let mut bytes = Vec::new();
+        for e in self.entries.iter().filter(|e| e.info.sightings > 0) {
+            let (login, password) = (e.login(&self.bytes), e.password(&self.bytes));
+            entries.push(Entry {
+                at: bytes.len(),
+                ..*e
+            });
+            bytes.extend_from_slice(login);
+            bytes.extend_from_slice(password);
+        }
+        self.entries = entries;
+        self.bytes = bytes;
+        self.dead = 0;
+    }
+
+    /// Number of live entries.
+    fn len(&self) -> usize {
+        self.entries.len() - self.dead
+    }
+}
+
+/// The lookup key of a (login hash, password) pair.
+fn key_of(hasher: &foldhash::fast::RandomState, hash: u64, password: &[u8]) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write_u64(hash);
+    h.write(password);
+    h.finish()
 }
 
 impl std::fmt::Debug for Candidates {
@@ -166,12 +256,7 @@ impl Candidates {
         first: Sighting,
     ) {
         let info = CandInfo { sightings, first };
-        let key = {
-            let mut h = self.hasher.build_hasher();
-            h.write_u64(hash);
-            h.write(password);
-            h.finish()
-        };
+        let key = key_of(&self.hasher, hash, password);
         let set = &mut self.own;
         let (entries, bytes) = (&set.entries, &set.bytes);
         let found = set.table.find(key, |&(k, i)| {
@@ -183,11 +268,8 @@ impl Candidates {
             return;
         }
         let kept = set.kept.entry(hash).or_insert(0);
-        if *kept >= MAX_CANDIDATES_PER_LOGIN {
-            *set.overflow.entry(hash).or_insert(0) += 1;
-            return;
-        }
         *kept += 1;
+        let kept = *kept;
         // Entries are numbered with 32 bits, up to u32::MAX exclusive (so `0..len`
         // fits too): a full set is put aside (the same pair may then have two
         // entries, which `Logins::for_each` merges).
@@ -207,6 +289,16 @@ impl Candidates {
         set.bytes.extend_from_slice(login);
         set.bytes.extend_from_slice(password);
         set.table.insert_unique(key, (key, i), |&(k, _)| k);
+        if kept == MAX_CANDIDATES_PER_LOGIN {
+            // Once per login and set: its entries so far.
+            let members = (0..=i).filter(|&j| set.entries[j as usize].hash == hash);
+            set.full.insert(hash, members.collect());
+        } else if kept > MAX_CANDIDATES_PER_LOGIN {
+            set.full.get_mut(&hash).expect("a full login").push(i);
+            if kept == 2 * MAX_CANDIDATES_PER_LOGIN {
+                set.drop_least_sighted(hash, Some(&self.hasher));
+            }
+        }
     }
 
     /// Appends another set whose line numbers are `line_offset` short, without
@@ -239,7 +331,7 @@ impl Candidates {
 
     /// Number of entries (distinct pairs until sets are appended).
     pub fn len(&self) -> usize {
-        self.sets().map(|s| s.entries.len()).sum()
+        self.sets().map(Set::len).sum()
     }
 
     /// Whether there are none.
@@ -259,7 +351,12 @@ impl Candidates {
         for (n, set) in sets.iter().enumerate() {
             // One set per scan unit that found candidates: far fewer than 2^32.
             let n = n as u32;
-            keys.extend(set.entries.iter().zip(0u32..).map(|(e, i)| (e.hash, n, i)));
+            let live = set
+                .entries
+                .iter()
+                .zip(0u32..)
+                .filter(|(e, _)| e.info.sightings > 0);
+            keys.extend(live.map(|(e, i)| (e.hash, n, i)));
         }
         keys.par_sort_unstable();
         Sorted { sets, keys }
@@ -280,8 +377,11 @@ impl Candidates {
     /// Every entry: the appended sets' in the order appended, then the own set's, in
     /// the order first added.
     pub fn iter(&self) -> impl Iterator<Item = Candidate<'_>> + '_ {
-        self.sets()
-            .flat_map(|set| (0..set.entries.len() as u32).map(move |i| set.candidate(i)))
+        self.sets().flat_map(|set| {
+            (0..set.entries.len() as u32)
+                .filter(|&i| set.entries[i as usize].info.sightings > 0)
+                .map(move |i| set.candidate(i))
+        })
     }
 }
 
@@ -471,6 +571,46 @@ mod tests {
         );
         assert_eq!(all.len(), 2);
         assert_eq!(format!("{a:?}"), "Candidates(3 entries)");
+    }
+
+    /// A login flooded with distinct passwords keeps the cap's worth, the
+    /// most-sighted first and the earliest among equals, whichever set they land in;
+    /// every line not kept is counted.
+    #[test]
+    fn a_full_login_keeps_its_most_sighted_passwords() {
+        let cap = MAX_CANDIDATES_PER_LOGIN as u64;
+        let mut c = Candidates::default();
+        c.add(9, b"other@x", b"pw", 1, seen(1));
+        let mut line = 1;
+        let mut lines = 1;
+        for i in 0..5 * cap {
+            line += 1;
+            lines += 1;
+            c.add(1, b"a@x", format!("guess-{i}").as_bytes(), 1, seen(line));
+            // The real password first comes after the cap, then again and again.
+            if i > 2 * cap && i % 500 == 0 {
+                line += 1;
+                lines += 1;
+                c.add(1, b"a@x", b"real", 1, seen(line));
+            }
+        }
+        let mut all = Candidates::default();
+        all.append(c, 0);
+        let d = all.distinct();
+        let flooded = d.iter().find(|l| l[0].login == b"a@x").unwrap();
+        assert_eq!(flooded.len() as u64, cap);
+        let real = flooded.iter().find(|c| c.password == b"real").unwrap();
+        assert!(real.info.sightings >= 2, "{:?}", real.info);
+        // Among the once-seen, the earliest are kept.
+        assert!(flooded.iter().any(|c| c.password == b"guess-0"));
+        assert!(!flooded
+            .iter()
+            .any(|c| c.password == format!("guess-{}", 5 * cap - 1).as_bytes()));
+        let kept: u64 = d.iter().flatten().map(|c| c.info.sightings).sum();
+        assert_eq!(kept + all.overflow()[&1], lines);
+        assert_eq!(all.len() as u64, cap + 1);
+        // The other login is untouched.
+        assert_eq!(d.iter().filter(|l| l[0].login == b"other@x").count(), 1);
     }
 
     #[test]

@@ -33,6 +33,16 @@ pub enum Command {
     Scan(ScanArgs),
     /// Build a memory-mappable customer index (.lmx) from a customers CSV.
     Index(IndexArgs),
+    /// Acknowledge a `--state` run's reset list as delivered: its resets are no
+    /// longer reported again.
+    ///
+    /// A scan with `--state DIR` numbers its run (in the summary and `--stats`
+    /// as `run`) and keeps every reset it listed pending in DIR: each later run
+    /// lists them again (`pending_since`) until `leakmatch ack --state DIR RUN`
+    /// says the list of run RUN was acted on. Acknowledging run RUN also
+    /// acknowledges the runs before it (its list held their pending resets);
+    /// acknowledging twice is harmless.
+    Ack(AckArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -41,6 +51,22 @@ pub enum Command {
     },
     /// Print the man page (roff), generated from these same definitions.
     Man,
+}
+
+/// `leakmatch ack`.
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    /// The state directory the scan used.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+
+    /// If a run holds the state directory, wait for it instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// The run whose reset list was delivered (`run` in the scan's `--stats`).
+    #[arg(value_name = "RUN")]
+    pub run: u64,
 }
 
 /// `leakmatch scan`.

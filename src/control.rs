@@ -45,6 +45,21 @@ pub fn stop_point(point: &str, stopped: &dyn Fn() -> bool) {
     }
 }
 
+/// Test hook: when the environment variable `LEAKMATCH_CRASH_AT` names `point`,
+/// the process is killed there (SIGKILL: no handler, no cleanup), as a power cut
+/// or the OOM killer would, so a test can check what every crash point leaves.
+/// Does nothing otherwise.
+pub fn crash_point(point: &str) {
+    if std::env::var_os("LEAKMATCH_CRASH_AT").is_some_and(|v| v == point) {
+        #[cfg(unix)]
+        // SAFETY: raise(3) with SIGKILL ends this process; nothing runs after it.
+        unsafe {
+            libc::raise(libc::SIGKILL);
+        }
+        std::process::abort();
+    }
+}
+
 impl RunControl {
     /// Whether the run was asked to stop.
     pub fn cancelled(&self) -> bool {

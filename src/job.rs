@@ -22,9 +22,9 @@ use crate::index::file::LmxError;
 use crate::index::{BuildError, BuildOptions, BuildReport, SetAside, Target};
 use crate::input::{self, DumpFile, InputError};
 use crate::plan::{self, Customers, PlanError, PlanOptions};
-use crate::report::{self, OutputFormat};
+use crate::report::{self, OutputFormat, ResetRecord, Resets};
 use crate::scan::{self, ScanOptions};
-use crate::state::{FileId, Identified, Stat, State, StateError};
+use crate::state::{FileId, Identified, PendingReset, Stat, State, StateError};
 use crate::stats::{Phases, Summary};
 
 /// Everything a scan run needs.
@@ -151,7 +151,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let index = &loaded_customers.index;
     let loaded = Instant::now();
     // The plan knows the snapshot whenever a state is kept.
-    let incremental = match (state, loaded_customers.snapshot) {
+    let mut incremental = match (state, loaded_customers.snapshot) {
         (Some(state), Some(snapshot)) => Some(Incremental::prepare(
             state,
             snapshot,
@@ -197,6 +197,17 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
 
     let resets = report::reset_records(&scanned.files, &checked.findings);
     let reviews = report::review_records(&checked.reviews);
+    // A `--state` run reports again what earlier runs reported and nobody
+    // acknowledged (see `crate::state`).
+    let earlier = incremental
+        .as_mut()
+        .map_or_else(Vec::new, |i| i.state.take_pending());
+    let merged = (!earlier.is_empty()).then(|| with_pending(&resets, &earlier));
+    let marked = incremental.is_some();
+    let write_list = |w: &mut dyn Write| match &merged {
+        Some(list) => report::write_resets(w, job.format, marked, &list[..]),
+        None => report::write_resets(w, job.format, marked, &resets),
+    };
 
     let mut summary = Summary::from_counters(&scanned.counters);
     summary.files_skipped_seen = incremental.as_ref().map_or(0, |i| i.skipped);
@@ -204,7 +215,11 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     summary.login_hits = checked.login_hits;
     summary.candidates = checked.candidates;
     summary.verifications = checked.verifications;
-    summary.accounts_to_reset = resets.len() as u64;
+    summary.accounts_to_reset = merged.as_ref().map_or(resets.len(), Vec::len) as u64;
+    summary.accounts_unacknowledged = (merged.iter().flatten())
+        .filter(|r| r.pending_since.is_some())
+        .count() as u64;
+    summary.run = incremental.as_ref().map(|i| i.state.next_run());
     summary.accounts_for_review = reviews.len() as u64;
     summary.accounts_unverifiable =
         checked.reviews.iter().filter(|r| r.unverifiable).count() as u64;
@@ -230,9 +245,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         staged.push(stage(path, |w| report::write_reviews(w, &reviews))?);
     }
     if let Some(path) = &job.output {
-        staged.push(stage(path, |w| {
-            report::write_resets(w, job.format, &resets)
-        })?);
+        staged.push(stage(path, write_list)?);
     }
     summary.set_elapsed(started.elapsed().as_secs_f64());
     summary.phases = Phases {
@@ -251,19 +264,28 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     // them; it goes last: killed before it, the next run scans these files again,
     // which is correct.
     let state = incremental
-        .map(|inc| inc.stage(&files, &scanned.errors))
+        .map(|inc| {
+            let run = inc.state.next_run();
+            let list = match &merged {
+                Some(list) => list.iter().map(|r| pending_reset(r, run)).collect(),
+                None => resets.iter().map(|r| pending_reset(&r, run)).collect(),
+            };
+            inc.stage(&files, &scanned.errors, list)
+        })
         .transpose()?;
     // The last moment a stop request is honoured: after it, every output is put
     // in place.
     if stopped() {
         return Err(JobError::Interrupted);
     }
+    crate::control::crash_point("outputs");
     for file in staged {
         file.commit()?;
     }
     if job.output.is_none() {
-        report::write_resets(stdout, job.format, &resets).map_err(JobError::Stdout)?;
+        write_list(stdout).map_err(JobError::Stdout)?;
     }
+    crate::control::crash_point("state");
     if let Some(state) = state {
         state.commit().map_err(JobError::StateNotSaved)?;
     }
@@ -272,6 +294,81 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         input_errors: scanned.errors,
         set_aside: loaded_customers.set_aside,
     })
+}
+
+/// The reset list of a `--state` run when earlier runs left resets pending: this
+/// run's, and the pending ones it did not find again, one record per account in
+/// account_id order. A pending reset keeps the run that first reported it
+/// (`pending_since`) whether or not this run found it again.
+fn with_pending<'a>(resets: &Resets<'a>, earlier: &'a [PendingReset]) -> Vec<ResetRecord<'a>> {
+    use std::borrow::Cow;
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let old_record = |p: &'a PendingReset| ResetRecord {
+        account_id: Cow::Borrowed(&p.account_id),
+        login: Cow::Borrowed(&p.login),
+        reason: "password_match",
+        scheme: &p.scheme,
+        sightings: p.sightings,
+        first_seen: report::FirstSeen {
+            file: &p.first_seen_file,
+            line: p.first_seen_line,
+        },
+        pending_since: Some(p.since),
+    };
+    let mut out = Vec::with_capacity(resets.len() + earlier.len());
+    let mut new = resets.iter().peekable();
+    let mut old = earlier.iter().peekable();
+    loop {
+        let order = match (new.peek(), old.peek()) {
+            (Some(n), Some(o)) => n.account_id.as_ref().cmp(o.account_id.as_str()),
+            (Some(_), None) => Less,
+            (None, Some(_)) => Greater,
+            (None, None) => break,
+        };
+        match order {
+            Less => out.extend(new.next()),
+            Greater => out.extend(old.next().map(old_record)),
+            Equal => {
+                let since = old.next().map(|p| p.since);
+                out.extend(new.next().map(|r| ResetRecord {
+                    pending_since: since,
+                    ..r
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// What the state keeps of a reset the list reports (`run`: this run's number).
+fn pending_reset(r: &ResetRecord<'_>, run: u64) -> PendingReset {
+    PendingReset {
+        account_id: r.account_id.to_string(),
+        login: r.login.to_string(),
+        scheme: r.scheme.to_string(),
+        sightings: r.sightings,
+        first_seen_file: r.first_seen.file.to_string(),
+        first_seen_line: r.first_seen.line,
+        since: r.pending_since.unwrap_or(run),
+    }
+}
+
+/// Acknowledges run `run` of the state in `dir` (see [`State::ack`]), waiting for
+/// a run that holds it when `wait` says.
+pub fn run_ack(dir: &Path, run: u64, wait: bool) -> Result<crate::state::Acked, JobError> {
+    if !dir.join(crate::state::FILE_NAME).is_file() {
+        return Err(StateError::Io {
+            path: dir.to_path_buf(),
+            cause: io::Error::new(io::ErrorKind::NotFound, "no leakmatch state here"),
+        }
+        .into());
+    }
+    let mut state = State::open(dir, wait)?;
+    let acked = state.ack(run)?;
+    let staged = state.stage()?;
+    crate::control::crash_point("ack");
+    staged.commit()?;
+    Ok(acked)
 }
 
 /// Sum of the on-disk sizes of the run's files (an archive counted once).
@@ -354,8 +451,15 @@ impl Incremental {
         })
     }
 
-    /// Records every file read without error and stages the new state.
-    fn stage(mut self, files: &[DumpFile], errors: &[InputError]) -> Result<StagedFile, JobError> {
+    /// Records every file read without error and this run's reset list (`resets`,
+    /// pending until acknowledged) and stages the new state.
+    fn stage(
+        mut self,
+        files: &[DumpFile],
+        errors: &[InputError],
+        resets: Vec<PendingReset>,
+    ) -> Result<StagedFile, JobError> {
+        self.state.record_run(resets);
         let failed: BTreeSet<&str> = errors.iter().map(|e| e.display.as_str()).collect();
         let mut clean: BTreeMap<&Path, bool> = BTreeMap::new();
         for f in files {

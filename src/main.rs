@@ -20,7 +20,7 @@ use leakmatch::control::RunControl;
 use leakmatch::input::printable;
 use leakmatch::job::{self, JobError};
 
-use cli::{Cli, Command, IndexArgs, ScanArgs};
+use cli::{AckArgs, Cli, Command, IndexArgs, ScanArgs};
 use exit::Exit;
 
 fn main() -> ExitCode {
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Scan(args) => scan(args),
         Command::Index(args) => index(args),
+        Command::Ack(args) => ack(args),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "leakmatch", &mut out);
@@ -110,6 +111,15 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Done
     })
+}
+
+fn ack(args: &AckArgs) -> anyhow::Result<Exit> {
+    let acked = job::run_ack(&args.state, args.run, args.wait)?;
+    eprintln!(
+        "leakmatch: run {} acknowledged: {} resets delivered, {} still pending",
+        args.run, acked.delivered, acked.pending
+    );
+    Ok(Exit::Done)
 }
 
 /// The run's control, and a handler for SIGINT (Ctrl-C), SIGTERM (how service

@@ -11,6 +11,13 @@
 //! outputs are in place, so a run killed at any moment leaves the previous state, and
 //! the next run is correct — at worst it scans again what it had already scanned.
 //!
+//! Delivery: each run is numbered, and the resets it reported stay *pending* in the
+//! same file (account id, login, scheme, sightings, first sighting: the reset
+//! list's own fields, never a password) until `leakmatch ack` acknowledges the run
+//! ([`State::ack`]). A later run reports every pending reset again, marked with the
+//! run that first reported it, so a list lost between the scan and the password
+//! resets is never lost for good, and nothing acknowledged comes back.
+//!
 //! One run at a time: [`State::open`] takes an exclusive lock on `DIR/lock` (an
 //! advisory `flock`, held until the run ends; the kernel drops it when a process
 //! dies, so a killed run's lock never blocks) and writes its pid there for the
@@ -28,7 +35,8 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::atomic::StagedFile;
 
-const FILE_NAME: &str = "scanned.json";
+/// The state file's name in its directory.
+pub const FILE_NAME: &str = "scanned.json";
 const LOCK_NAME: &str = "lock";
 const FORMAT_VERSION: u32 = 1;
 
@@ -86,6 +94,40 @@ struct OnDisk {
     version: u32,
     /// Content hash (32 hex digits) → entry.
     files: BTreeMap<String, Entry>,
+    /// The number of the last run that recorded its resets (0: none yet).
+    #[serde(default)]
+    last_run: u64,
+    /// Resets reported and not yet acknowledged, sorted by account_id.
+    #[serde(default)]
+    pending: Vec<PendingReset>,
+}
+
+/// A reset reported by a run and not yet acknowledged: the reset list's fields.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingReset {
+    /// `account_id`.
+    pub account_id: String,
+    /// Login as registered.
+    pub login: String,
+    /// Scheme name of the stored hash.
+    pub scheme: String,
+    /// Lines whose password verified.
+    pub sightings: u64,
+    /// The earliest such line's file.
+    pub first_seen_file: String,
+    /// And its line.
+    pub first_seen_line: u64,
+    /// The run that first reported it.
+    pub since: u64,
+}
+
+/// What [`State::ack`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Acked {
+    /// Resets acknowledged now (reported by the run or an earlier one).
+    pub delivered: usize,
+    /// Resets still pending (first reported after the run).
+    pub pending: usize,
 }
 
 /// A state directory could not be used.
@@ -109,6 +151,16 @@ pub enum StateError {
         dir: PathBuf,
         /// ` (pid N)` when the holder wrote its pid.
         holder: String,
+    },
+    /// `leakmatch ack` named a run this state has not recorded.
+    #[error("state {dir}: no run {run} (the last run recorded is {last})")]
+    NoSuchRun {
+        /// The directory.
+        dir: PathBuf,
+        /// The run asked for.
+        run: u64,
+        /// The last run recorded.
+        last: u64,
     },
     /// The state file is not one this version wrote.
     #[error("state {path}: not a leakmatch state file ({what}); remove it or use another --state directory")]
@@ -206,7 +258,7 @@ impl State {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => OnDisk {
                 version: FORMAT_VERSION,
-                files: BTreeMap::new(),
+                ..OnDisk::default()
             },
             Err(e) => return Err(io_err(&path, e)),
         };
@@ -255,6 +307,50 @@ impl State {
                 stat,
             },
         );
+    }
+
+    /// The number this run gets when it records its resets.
+    pub fn next_run(&self) -> u64 {
+        self.disk.last_run + 1
+    }
+
+    /// Resets reported by earlier runs and not acknowledged, by account_id.
+    pub fn pending(&self) -> &[PendingReset] {
+        &self.disk.pending
+    }
+
+    /// Takes the pending resets out (the run reports them again, then records
+    /// them with its own through [`State::record_run`]).
+    pub fn take_pending(&mut self) -> Vec<PendingReset> {
+        std::mem::take(&mut self.disk.pending)
+    }
+
+    /// Records this run ([`State::next_run`]) and its reset list, every reset
+    /// pending until acknowledged: `resets` must already hold the earlier pending
+    /// ones (the list reports them again).
+    pub fn record_run(&mut self, mut resets: Vec<PendingReset>) {
+        self.disk.last_run = self.next_run();
+        resets.sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
+        self.disk.pending = resets;
+    }
+
+    /// Acknowledges run `run`: its list was delivered, so every reset it held (those
+    /// first reported by it or an earlier run) is no longer pending. Acknowledging a
+    /// run twice, or a run older than one acknowledged, changes nothing.
+    pub fn ack(&mut self, run: u64) -> Result<Acked, StateError> {
+        if run == 0 || run > self.disk.last_run {
+            return Err(StateError::NoSuchRun {
+                dir: self.dir.clone(),
+                run,
+                last: self.disk.last_run,
+            });
+        }
+        let before = self.disk.pending.len();
+        self.disk.pending.retain(|p| p.since > run);
+        Ok(Acked {
+            delivered: before - self.disk.pending.len(),
+            pending: self.disk.pending.len(),
+        })
     }
 
     /// The state file's path.
@@ -381,6 +477,74 @@ mod tests {
         assert!(!st.seen(&id, 8));
         std::fs::write(&dump, "a:c\n").unwrap();
         assert!(!st.seen(&identify(&dump).unwrap(), 7));
+    }
+
+    fn reset(id: &str, since: u64) -> PendingReset {
+        PendingReset {
+            account_id: id.into(),
+            login: format!("{id}@x"),
+            scheme: "sha1".into(),
+            sightings: 1,
+            first_seen_file: "d.txt".into(),
+            first_seen_line: 1,
+            since,
+        }
+    }
+
+    /// Runs are numbered from 1; acknowledging run N clears what runs up to N
+    /// reported, keeps what later runs first reported, and survives a reload.
+    #[test]
+    fn pending_resets_last_until_their_run_is_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = State::open(dir.path(), false).unwrap();
+        assert_eq!(st.next_run(), 1);
+        assert!(matches!(
+            st.ack(1),
+            Err(StateError::NoSuchRun {
+                run: 1,
+                last: 0,
+                ..
+            })
+        ));
+        st.record_run(vec![reset("b", 1), reset("a", 1)]);
+        st.record_run(vec![reset("a", 1), reset("b", 1), reset("c", 2)]);
+        st.stage().unwrap().commit().unwrap();
+        drop(st);
+        let mut st = State::open(dir.path(), false).unwrap();
+        assert_eq!(st.next_run(), 3);
+        assert_eq!(
+            st.pending()
+                .iter()
+                .map(|p| &*p.account_id)
+                .collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            st.ack(1).unwrap(),
+            Acked {
+                delivered: 2,
+                pending: 1
+            }
+        );
+        assert_eq!(
+            st.ack(1).unwrap(),
+            Acked {
+                delivered: 0,
+                pending: 1
+            }
+        );
+        assert_eq!(
+            st.ack(2).unwrap(),
+            Acked {
+                delivered: 1,
+                pending: 0
+            }
+        );
+        let err = st.ack(3).unwrap_err().to_string();
+        assert!(
+            err.contains("no run 3 (the last run recorded is 2)"),
+            "{err}"
+        );
     }
 
     #[test]

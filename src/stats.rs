@@ -39,6 +39,13 @@ pub struct Summary {
     pub verifications: u64,
     /// Accounts in the reset list.
     pub accounts_to_reset: u64,
+    /// With `--state`: of those, resets an earlier run reported that were not
+    /// acknowledged (`leakmatch ack`) since, reported again.
+    pub accounts_unacknowledged: u64,
+    /// With `--state`: this run's number, to acknowledge its list with
+    /// `leakmatch ack --state DIR RUN` once delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<u64>,
     /// Accounts left for review (budget exhausted, or unverifiable; not confirmed).
     pub accounts_for_review: u64,
     /// Of those, accounts whose stored hash is over a cost limit (never checked).
@@ -106,6 +113,8 @@ impl Summary {
             candidates: 0,
             verifications: 0,
             accounts_to_reset: 0,
+            accounts_unacknowledged: 0,
+            run: None,
             accounts_for_review: 0,
             accounts_unverifiable: 0,
             candidates_not_kept: 0,
@@ -168,6 +177,19 @@ impl Summary {
         let _ = writeln!(s, "  login hits             {}", self.login_hits);
         let _ = writeln!(s, "  verifications          {}", self.verifications);
         let _ = writeln!(s, "  accounts to reset      {}", self.accounts_to_reset);
+        if self.accounts_unacknowledged > 0 {
+            let _ = writeln!(
+                s,
+                "  ... reported before    {} (not acknowledged yet)",
+                self.accounts_unacknowledged
+            );
+        }
+        if let Some(run) = self.run {
+            let _ = writeln!(
+                s,
+                "  run                    {run} (its resets stay pending until `leakmatch ack` {run})"
+            );
+        }
         let p = &self.phases;
         let _ = writeln!(
             s,

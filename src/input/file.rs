@@ -38,11 +38,14 @@ impl Input for FileInput {
         if self.compression != Compression::None {
             return Ok(None);
         }
-        let file = File::open(&self.path)?;
-        let meta = file.metadata()?;
+        // Looked at before it is opened: opening a FIFO takes its writer, and
+        // closing it again lost what the writer wrote (the stream then waited for
+        // another writer, forever).
+        let meta = std::fs::metadata(&self.path)?;
         if !meta.is_file() || meta.len() == 0 {
             return Ok(None);
         }
+        let file = File::open(&self.path)?;
         // SAFETY: the map is read-only and we only ever read it as bytes. Dumps are
         // inputs we do not modify; if another process truncates a file while we scan
         // it, reads past its new end raise SIGBUS, which the scan survives: it guards

@@ -14,6 +14,7 @@ pub struct Csv {
     /// for 180k rows).
     rows: csv::Writer<RowBuf>,
     row: RowBuf,
+    pending_column: bool,
 }
 
 /// The buffer the CSV writer writes a row into, shared with [`Csv`], which
@@ -32,14 +33,16 @@ impl Write for RowBuf {
     }
 }
 
-impl Default for Csv {
-    fn default() -> Self {
+impl Csv {
+    /// A writer; `pending_column`: add the `pending_since` column (a `--state` run).
+    pub fn new(pending_column: bool) -> Self {
         let row = RowBuf::default();
         Csv {
             rows: csv::WriterBuilder::new()
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(row.clone()),
             row,
+            pending_column,
         }
     }
 }
@@ -67,22 +70,29 @@ impl Csv {
 
 impl Format for Csv {
     fn header(&mut self, w: &mut dyn Write) -> io::Result<()> {
-        self.write_row(w, &HEADER.map(str::as_bytes))
+        let header = HEADER.map(str::as_bytes);
+        if self.pending_column {
+            self.write_row(w, &[&header[..], &[b"pending_since"]].concat())
+        } else {
+            self.write_row(w, &header)
+        }
     }
 
     fn record(&mut self, w: &mut dyn Write, rec: &ResetRecord<'_>) -> io::Result<()> {
         let (mut sightings, mut line) = (itoa::Buffer::new(), itoa::Buffer::new());
-        self.write_row(
-            w,
-            &[
-                rec.account_id.as_bytes(),
-                rec.login.as_bytes(),
-                rec.reason.as_bytes(),
-                rec.scheme.as_bytes(),
-                sightings.format(rec.sightings).as_bytes(),
-                rec.first_seen.file.as_bytes(),
-                line.format(rec.first_seen.line).as_bytes(),
-            ],
-        )
+        let mut since = itoa::Buffer::new();
+        let fields: [&[u8]; 8] = [
+            rec.account_id.as_bytes(),
+            rec.login.as_bytes(),
+            rec.reason.as_bytes(),
+            rec.scheme.as_bytes(),
+            sightings.format(rec.sightings).as_bytes(),
+            rec.first_seen.file.as_bytes(),
+            line.format(rec.first_seen.line).as_bytes(),
+            rec.pending_since
+                .map_or(&b""[..], |n| since.format(n).as_bytes()),
+        ];
+        let n = if self.pending_column { 8 } else { 7 };
+        self.write_row(w, &fields[..n])
     }
 }

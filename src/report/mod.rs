@@ -50,11 +50,15 @@ pub struct ResetRecord<'a> {
     /// Always `password_match` in this version.
     pub reason: &'static str,
     /// Scheme name of the stored hash.
-    pub scheme: &'static str,
+    pub scheme: &'a str,
     /// Lines whose password verified.
     pub sightings: u64,
     /// Earliest such line.
     pub first_seen: FirstSeen<'a>,
+    /// With `--state`, for a reset an earlier run reported and that was not
+    /// acknowledged since: that run's number (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_since: Option<u64>,
 }
 
 /// One account for manual review (not all candidates were checked).
@@ -127,6 +131,7 @@ impl<'a> Resets<'a> {
                         .map_or("", String::as_str),
                     line: f.first_seen.line,
                 },
+                pending_since: None,
             }
         })
     }
@@ -193,11 +198,12 @@ pub trait Format {
     fn record(&mut self, w: &mut dyn Write, rec: &ResetRecord<'_>) -> io::Result<()>;
 }
 
-/// The writer for a format.
-pub fn formatter(format: OutputFormat) -> Box<dyn Format> {
+/// The writer for a format; `pending_column`: the list comes from a `--state`
+/// run, so CSV has a `pending_since` column (NDJSON has the key only where set).
+pub fn formatter(format: OutputFormat, pending_column: bool) -> Box<dyn Format> {
     match format {
         OutputFormat::Ndjson => Box::new(ndjson::Ndjson::default()),
-        OutputFormat::Csv => Box::new(csv::Csv::default()),
+        OutputFormat::Csv => Box::new(csv::Csv::new(pending_column)),
         OutputFormat::Ids => Box::new(ids::Ids),
     }
 }
@@ -239,7 +245,7 @@ const PIECE: usize = 4096;
 /// Pieces formatted before they are written (bounds the memory held).
 const WAVE: usize = 64;
 
-/// Writes the whole reset list in `format`.
+/// Writes the whole reset list in `format` (`pending_column`: see [`formatter`]).
 ///
 /// Records are formatted in parallel, 4096 to a buffer, a wave of 64 pieces at a
 /// time, and the buffers written in list order: the bytes are the same at any
@@ -248,10 +254,11 @@ const WAVE: usize = 64;
 pub fn write_resets(
     w: &mut dyn Write,
     format: OutputFormat,
+    pending_column: bool,
     records: &(impl RecordSource + ?Sized),
 ) -> io::Result<()> {
     let mut head = Vec::new();
-    formatter(format).header(&mut head)?;
+    formatter(format, pending_column).header(&mut head)?;
     w.write_all(&head)?;
     let n = records.len();
     for wave in (0..n).step_by(PIECE * WAVE) {
@@ -261,7 +268,7 @@ pub fn write_resets(
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|start| {
-                let mut f = formatter(format);
+                let mut f = formatter(format, pending_column);
                 let mut out = Vec::new();
                 for r in records.records(start..end.min(start + PIECE)) {
                     f.record(&mut out, &r)?;
@@ -301,6 +308,7 @@ mod tests {
                     file: "d/x.txt",
                     line: 3,
                 },
+                pending_since: None,
             },
             ResetRecord {
                 account_id: "b,2".into(),
@@ -312,13 +320,14 @@ mod tests {
                     file: "d/y.txt",
                     line: 1,
                 },
+                pending_since: None,
             },
         ]
     }
 
     fn render(format: OutputFormat) -> String {
         let mut out = Vec::new();
-        write_resets(&mut out, format, &sample()[..]).unwrap();
+        write_resets(&mut out, format, false, &sample()[..]).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -338,9 +347,9 @@ mod tests {
             .collect();
         for format in [OutputFormat::Ndjson, OutputFormat::Csv, OutputFormat::Ids] {
             let mut parallel = Vec::new();
-            write_resets(&mut parallel, format, &many[..]).unwrap();
+            write_resets(&mut parallel, format, false, &many[..]).unwrap();
             // The same list through one formatter, record by record.
-            let mut f = formatter(format);
+            let mut f = formatter(format, false);
             let mut serial = Vec::new();
             f.header(&mut serial).unwrap();
             for r in &many {
@@ -364,5 +373,28 @@ mod tests {
              \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1\n"
         );
         assert_eq!(render(OutputFormat::Ids), "a-1\nb,2\n");
+    }
+
+    /// A `--state` run's list: NDJSON marks a re-reported reset with the run that
+    /// first reported it, CSV has the column (empty for this run's own finds).
+    #[test]
+    fn a_state_run_marks_resets_reported_before() {
+        let mut list = sample();
+        list[1].pending_since = Some(4);
+        let render = |format| {
+            let mut out = Vec::new();
+            write_resets(&mut out, format, true, &list[..]).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let ndjson = render(OutputFormat::Ndjson);
+        let lines: Vec<&str> = ndjson.lines().collect();
+        assert!(!lines[0].contains("pending_since"), "{ndjson}");
+        assert!(lines[1].ends_with(",\"pending_since\":4}"), "{ndjson}");
+        assert_eq!(
+            render(OutputFormat::Csv),
+            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,pending_since\n\
+             a-1,Alice@X.io,password_match,sha1,2,d/x.txt,3,\n\
+             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1,4\n"
+        );
     }
 }

@@ -248,6 +248,10 @@ pub struct Reset {
     pub scheme: String,
     pub sightings: u64,
     pub first_seen: FirstSeen,
+    /// Only in a `--state` run's list, for a reset reported before and not
+    /// acknowledged.
+    #[serde(default)]
+    pub pending_since: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -283,9 +287,15 @@ pub fn parse_reviews(ndjson: &str) -> Vec<Review> {
 /// A compact view of a reset record for readable assertions:
 /// `"id scheme sightings file:line"`.
 pub fn brief(r: &Reset) -> String {
+    let pending = r.pending_since.map(|n| format!(" pending-since-{n}"));
     format!(
-        "{} {} {} {}:{}",
-        r.account_id, r.scheme, r.sightings, r.first_seen.file, r.first_seen.line
+        "{} {} {} {}:{}{}",
+        r.account_id,
+        r.scheme,
+        r.sightings,
+        r.first_seen.file,
+        r.first_seen.line,
+        pending.unwrap_or_default()
     )
 }
 
