@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | done |
 //! | 1 | done, but an input could not be read or a customer row was set aside for its hash's cost (each named on stderr) |
-//! | 2 | nothing trustworthy produced: bad arguments, customers file, index, state or output |
+//! | 2 | nothing trustworthy produced: bad arguments, customers file, index, state or output, or no input readable |
 //! | 128 + N | stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); nothing was written |
 
 use std::process::ExitCode;

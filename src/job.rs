@@ -88,6 +88,10 @@ pub enum JobError {
     /// fields out of bounds): the index is damaged.
     #[error("customer index is damaged: {0} account entries could not be read; rebuild it with `leakmatch index`")]
     DamagedIndex(u64),
+    /// Not one input could be read (a mistyped path, a missing mount): no list
+    /// was written, as if an empty one were a night with no leaks.
+    #[error("no input could be read ({}); nothing was written", describe_inputs(.0))]
+    NoInputRead(Vec<InputError>),
     /// The run was cancelled (Ctrl-C) before it finished; nothing was written.
     #[error("interrupted; no output was written")]
     Interrupted,
@@ -179,6 +183,10 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     }
     errors.append(&mut scanned.errors);
     scanned.errors = errors;
+    let skipped = incremental.as_ref().map_or(0, |i| i.skipped);
+    if scanned.counters.files == 0 && skipped == 0 && !scanned.errors.is_empty() {
+        return Err(JobError::NoInputRead(scanned.errors));
+    }
     let scanned_at = Instant::now();
     let view = index.view();
     let checked = confirm::confirm(view, &scanned.candidates, &job.budget);
@@ -369,6 +377,16 @@ pub fn run_ack(dir: &Path, run: u64, wait: bool) -> Result<crate::state::Acked, 
     crate::control::crash_point("ack");
     staged.commit()?;
     Ok(acked)
+}
+
+/// `a: cause; b: cause`, the first few of them.
+fn describe_inputs(errors: &[InputError]) -> String {
+    const SHOWN: usize = 3;
+    let mut s: Vec<String> = errors.iter().take(SHOWN).map(|e| e.to_string()).collect();
+    if errors.len() > SHOWN {
+        s.push(format!("and {} more", errors.len() - SHOWN));
+    }
+    s.join("; ")
 }
 
 /// Sum of the on-disk sizes of the run's files (an archive counted once).

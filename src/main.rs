@@ -103,6 +103,9 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     if let Some(csv) = &args.customers {
         name_set_aside(csv, &outcome.set_aside);
     }
+    if outcome.summary.customers == 0 {
+        eprintln!("leakmatch: warning: no customers (the customers file has a header and no rows?): nothing can match");
+    }
     if !args.quiet {
         eprint!("{}", outcome.summary.render_text());
     }

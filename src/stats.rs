@@ -80,6 +80,11 @@ pub struct Summary {
     pub mb_per_s: f64,
 }
 
+/// `1 file`, `2 files`.
+fn count(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Wall-clock seconds of each stage of a run.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Phases {
@@ -147,8 +152,14 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "leakmatch: {} files, {} bytes, {} lines in {:.3} s ({:.1} MB/s, {} threads)",
-            self.files, self.bytes, self.lines, self.elapsed_seconds, self.mb_per_s, self.threads
+            "leakmatch: {}, {} bytes, {} in {:.3} s ({:.1} MB/s, {}) against {}",
+            count(self.files, "file"),
+            self.bytes,
+            count(self.lines, "line"),
+            self.elapsed_seconds,
+            self.mb_per_s,
+            count(self.threads as u64, "thread"),
+            count(self.customers, "customer"),
         );
         if self.files_skipped_seen > 0 {
             let _ = writeln!(

@@ -42,6 +42,42 @@ fn missing_dump_path_exits_1_and_scans_the_rest() {
     assert!(run.stderr.contains("no-such-dump.txt"), "{}", run.stderr);
 }
 
+/// A mistyped inbox is not a quiet night: when no input at all could be read the
+/// run exits 2 (as rg does), names each, and writes no (empty) list.
+#[test]
+fn every_input_unreadable_exits_2_and_writes_nothing() {
+    let dir = one_customer_one_dump();
+    let d = dir.path();
+    write(d, "out.ndjson", "old\n");
+    let run = scan_paths(d, &["-o", "out.ndjson", "no-such-inbox", "nor-this.txt"]);
+    assert_fatal(
+        &run,
+        &["no input could be read", "no-such-inbox", "nor-this.txt"],
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.ndjson")).unwrap(),
+        "old\n"
+    );
+}
+
+/// A customers file with a header and no rows is almost certainly a failed
+/// export: the run says so.
+#[test]
+fn header_only_customers_file_warns() {
+    let dir = one_customer_one_dump();
+    let d = dir.path();
+    write(d, "customers.csv", "account_id,login,password_hash\n");
+    let run = scan_paths(d, &["dumps"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("warning: no customers"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("against 0 customers"), "{}", run.stderr);
+    assert!(run.stderr.contains("leakmatch: 1 file,"), "{}", run.stderr);
+}
+
 #[cfg(unix)]
 #[test]
 fn broken_symlink_in_scanned_dir_exits_1() {
