@@ -147,6 +147,11 @@ pub struct ScanArgs {
     #[arg(long, value_enum, value_name = "SIDE", default_value_t = Join::Auto)]
     pub join: Join,
 
+    /// Follow symbolic links found while walking directories (a path named here
+    /// is always followed). Without it they are passed over, as rg and fd do.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
     /// Dump files or directories (walked recursively); `-` reads standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -315,6 +320,7 @@ impl ScanArgs {
                 incremental: self.state.is_some(),
             },
             inputs: self.paths.clone(),
+            follow: self.follow,
             format: self.format,
             // `-o -` is standard output, as without -o.
             output: self.output.clone().filter(|p| p.as_os_str() != "-"),

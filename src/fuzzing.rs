@@ -178,7 +178,8 @@ pub fn lmx(data: &[u8]) {
 }
 
 /// These bytes as each container a dump comes in (`.gz`, `.zst`, `.bz2`, `.xz`,
-/// `.zip`), discovered and scanned against a one-customer index: never a crash.
+/// `.zip`, `.tar`, `.tgz`, and as a plain file, whose first bytes are sniffed),
+/// discovered and scanned against a one-customer index: never a crash.
 pub fn containers(data: &[u8]) {
     let dir = tempfile::tempdir().expect("temp dir");
     let customers = dir.path().join("customers.csv");
@@ -196,7 +197,9 @@ pub fn containers(data: &[u8]) {
     )
     .expect("index");
     let mut paths = Vec::new();
-    for ext in ["gz", "zst", "bz2", "xz", "zip", "csv.gz"] {
+    for ext in [
+        "gz", "zst", "bz2", "xz", "zip", "csv.gz", "tar", "tgz", "txt",
+    ] {
         let p = dir.path().join(format!("dump.{ext}"));
         std::fs::write(&p, data).expect("write");
         paths.push(p);

@@ -36,6 +36,8 @@ pub struct ScanJob {
     pub plan: PlanOptions,
     /// Dump paths (files, directories, `-`).
     pub inputs: Vec<PathBuf>,
+    /// Follow symbolic links met while walking directories (`-L`).
+    pub follow: bool,
     /// Reset list format.
     pub format: OutputFormat,
     /// Reset list file (`None`: the writer given to [`run_scan`]).
@@ -106,6 +108,9 @@ pub struct JobOutcome {
     pub input_errors: Vec<InputError>,
     /// Customer rows over a cost limit, set aside (never checked).
     pub set_aside: SetAside,
+    /// Directories reached again through a symbolic link (`-L`), not entered
+    /// twice.
+    pub loops: Vec<String>,
 }
 
 impl JobOutcome {
@@ -148,7 +153,8 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         .map(|dir| State::open(dir, job.wait))
         .transpose()?;
     check_paths(job, state.as_ref())?;
-    let (mut files, mut errors) = input::discover(&job.inputs);
+    let found = input::discover_with(&job.inputs, job.follow);
+    let (mut files, mut errors, loops) = (found.files, found.errors, found.loops);
     let mut plan_opts = job.plan.clone();
     plan_opts.incremental = job.state.is_some();
     let loaded_customers = plan::load(&job.customers, &files, &plan_opts, &job.scan)?;
@@ -301,6 +307,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         summary,
         input_errors: scanned.errors,
         set_aside: loaded_customers.set_aside,
+        loops,
     })
 }
 
@@ -479,10 +486,21 @@ impl Incremental {
     ) -> Result<StagedFile, JobError> {
         self.state.record_run(resets);
         let failed: BTreeSet<&str> = errors.iter().map(|e| e.display.as_str()).collect();
+        // An error inside an archive (`a.tgz!b.zip!c`) keeps the archive on disk
+        // (`a.tgz`) out of the state, as one on the archive itself does.
+        let archives: BTreeSet<&str> = (errors.iter())
+            .flat_map(|e| e.display.match_indices('!').map(|(i, _)| &e.display[..i]))
+            .collect();
         let mut clean: BTreeMap<&Path, bool> = BTreeMap::new();
         for f in files {
             if let Some(p) = f.physical_path() {
-                *clean.entry(p).or_insert(true) &= !failed.contains(f.display.as_str());
+                // An archive's own damage is named by its path, a member's by its
+                // display name.
+                let on_disk = p.to_string_lossy();
+                let bad = failed.contains(f.display.as_str())
+                    || failed.contains(&*on_disk)
+                    || archives.contains(&*on_disk);
+                *clean.entry(p).or_insert(true) &= !bad;
             }
         }
         for (path, ok) in clean {

@@ -100,6 +100,12 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     for e in &outcome.input_errors {
         eprintln!("leakmatch: cannot read {e}");
     }
+    for at in &outcome.loops {
+        eprintln!(
+            "leakmatch: note: {}: a link back to a directory already walked (a loop), not walked again",
+            printable(at)
+        );
+    }
     if let Some(csv) = &args.customers {
         name_set_aside(csv, &outcome.set_aside);
     }

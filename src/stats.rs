@@ -58,6 +58,10 @@ pub struct Summary {
     pub customers_set_aside: u64,
     /// Inputs that could not be read (fully).
     pub unreadable_inputs: u64,
+    /// Of those, inputs in a format that is not read (7z, RAR, or an archive or
+    /// compressed data its name did not announce): reported, never scanned as
+    /// text.
+    pub unsupported_inputs: u64,
     /// Customer accounts (rows of the customers file, or accounts of the index).
     pub customers: u64,
     /// How the customers were loaded: `index` (a prebuilt `.lmx`), `customers`
@@ -125,6 +129,7 @@ impl Summary {
             candidates_not_kept: 0,
             customers_set_aside: 0,
             unreadable_inputs: 0,
+            unsupported_inputs: c.unsupported,
             customers: 0,
             customers_from: "",
             index_bytes: 0,
@@ -221,6 +226,9 @@ impl Summary {
         }
         if self.unreadable_inputs > 0 {
             let _ = writeln!(s, "  unreadable inputs      {}", self.unreadable_inputs);
+        }
+        if self.unsupported_inputs > 0 {
+            let _ = writeln!(s, "  ... unsupported format {}", self.unsupported_inputs);
         }
         s
     }

@@ -49,6 +49,59 @@ pub fn classify(name: &str) -> (Shape, Compression) {
     (shape, compression)
 }
 
+/// What the first bytes of an input say it is when it is not text: an archive or
+/// compressed data reaching the scan under a name that did not say so, or a format
+/// leakmatch does not read. Such an input is reported (unreadable, named on
+/// stderr), never scanned as text.
+pub fn foreign_format(head: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (
+            b"7z\xBC\xAF\x27\x1C",
+            "a 7z archive: not supported, extract it first",
+        ),
+        (
+            b"Rar!\x1A\x07",
+            "a RAR archive: not supported, extract it first",
+        ),
+        (
+            b"MSCF\0\0\0\0",
+            "a CAB archive: not supported, extract it first",
+        ),
+        (
+            b"PK\x03\x04",
+            "a zip archive not named .zip: rename it to scan its members",
+        ),
+        (b"PK\x05\x06", "an empty zip archive not named .zip"),
+        (
+            b"\x1F\x8B\x08",
+            "gzip data not named .gz: rename it to scan it",
+        ),
+        (
+            b"\x28\xB5\x2F\xFD",
+            "zstd data not named .zst: rename it to scan it",
+        ),
+        (b"\xFD7zXZ\0", "xz data not named .xz: rename it to scan it"),
+    ];
+    if let Some((_, what)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
+        return Some(what);
+    }
+    // bzip2: "BZh", a block size digit, then the block magic (pi).
+    if head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && head[4..10] == *b"\x31\x41\x59\x26\x53\x59"
+    {
+        return Some("bzip2 data not named .bz2: rename it to scan it");
+    }
+    if head.len() >= 262 && &head[257..262] == b"ustar" {
+        return Some("a tar archive not named .tar: rename it to scan its members");
+    }
+    None
+}
+
+/// Bytes [`foreign_format`] looks at.
+pub const SNIFF_BYTES: usize = 262;
+
 /// The most memory one decoder may hold for its window (xz's dictionary, zstd's
 /// window): 256 MiB, above `xz -9e` (64 MiB) and zstd's own default (128 MiB). A
 /// stream that declares more is refused (an unreadable input, exit 1) instead of
@@ -112,5 +165,24 @@ mod tests {
         assert_eq!(classify("a.txt.XZ"), (Shape::Lines, Compression::Xz));
         assert_eq!(classify("gz"), (Shape::Lines, Compression::None));
         assert!(super::super::zip::is_zip("dump.ZIP"));
+    }
+
+    #[test]
+    fn foreign_formats_by_their_first_bytes() {
+        assert!(foreign_format(b"7z\xBC\xAF\x27\x1C\0\x04")
+            .unwrap()
+            .contains("7z"));
+        assert!(foreign_format(b"Rar!\x1A\x07\x01\0")
+            .unwrap()
+            .contains("RAR"));
+        assert!(foreign_format(b"BZh91AY&SY....").unwrap().contains("bzip2"));
+        let mut tar = vec![b'a'; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert!(foreign_format(&tar).unwrap().contains("tar"));
+        // Text that starts like a magic number is still text.
+        assert_eq!(foreign_format(b"BZh9 user@x.io:pw\n"), None);
+        assert_eq!(foreign_format(b"PK user@x.io:pw\n"), None);
+        assert_eq!(foreign_format(b"user@x.io:pw\n"), None);
+        assert_eq!(foreign_format(b""), None);
     }
 }

@@ -19,6 +19,13 @@ pub struct FileInput {
     compression: Compression,
 }
 
+impl FileInput {
+    /// The file at `path`, its bytes in `compression`.
+    pub fn new(path: PathBuf, compression: Compression) -> FileInput {
+        FileInput { path, compression }
+    }
+}
+
 /// The dump file at `path`, its shape and compression from its name.
 pub fn dump_file(path: PathBuf) -> DumpFile {
     let name = path

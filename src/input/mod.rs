@@ -11,6 +11,7 @@
 //! | [`mod@file`] | a file on disk, plain or compressed (`.gz`, `.zst`, `.bz2`, `.xz`) | plain regular files memory-mapped, the rest streamed through a decoder |
 //! | [`stdin`] | `-` | streamed |
 //! | [`zip`] | each member of a `.zip` archive (`archive.zip!inner/name.txt`) | streamed |
+//! | [`archive`] | each file in a tar (plain or compressed) and in an archive inside an archive (`a.tgz!d/b.zip!c.txt`) | the whole archive streamed by one scan unit |
 //!
 //! [`decode`] holds the decoders and the name rules (shape and compression from a
 //! file name). A new kind of input is one new file here and one line in
@@ -18,6 +19,7 @@
 //!
 //! It does not parse lines ([`crate::parse`]) or schedule work ([`crate::scan`]).
 
+pub mod archive;
 pub mod decode;
 pub mod file;
 pub mod stdin;
@@ -61,6 +63,12 @@ pub trait Input: Send + Sync + std::fmt::Debug {
     /// what `--state` identifies it by and the progress bar counts. `None` for
     /// stdin.
     fn on_disk(&self) -> Option<&Path>;
+
+    /// For a leaf of an archive read front to back: the archive and the leaf's
+    /// position in it (the scan reads all its leaves in one unit).
+    fn archive(&self) -> Option<(&Arc<archive::ArchiveStream>, usize)> {
+        None
+    }
 }
 
 /// One input file of a run.
@@ -189,10 +197,33 @@ impl<R: io::Seek> io::Seek for Counted<R> {
 }
 
 /// Expands the command line's paths into the run's ordered file list, reporting the
-/// paths that cannot be read.
+/// paths that cannot be read (symbolic links under a directory not followed).
 pub fn discover(paths: &[PathBuf]) -> (Vec<DumpFile>, Vec<InputError>) {
+    let found = discover_with(paths, false);
+    (found.files, found.errors)
+}
+
+/// What [`discover_with`] found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The run's files, in order.
+    pub files: Vec<DumpFile>,
+    /// Paths that cannot be read.
+    pub errors: Vec<InputError>,
+    /// Directories met again through a symbolic link (`follow` only): not entered
+    /// twice, said once each.
+    pub loops: Vec<String>,
+}
+
+/// Expands the command line's paths into the run's ordered file list. Paths named
+/// on the command line are followed if they are symbolic links; symbolic links met
+/// while walking a directory are followed only when `follow` says (`-L`, as in rg
+/// and fd), and a directory reached again through one is a loop, said once and not
+/// entered. A file reached twice (two paths, a link and its target) is read once,
+/// under the first of its names in the sorted list.
+pub fn discover_with(paths: &[PathBuf], follow: bool) -> Discovered {
     let mut files: Vec<PathBuf> = Vec::new();
-    let mut errors = Vec::new();
+    let mut found = Discovered::default();
     let mut stdin = false;
     for p in paths {
         if p.as_os_str() == "-" {
@@ -200,9 +231,9 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<DumpFile>, Vec<InputError>) {
             continue;
         }
         match std::fs::metadata(p) {
-            Ok(m) if m.is_dir() => walk(p, &mut files, &mut errors),
+            Ok(m) if m.is_dir() => walk(p, follow, &mut files, &mut found),
             Ok(_) => files.push(p.clone()),
-            Err(e) => errors.push(InputError {
+            Err(e) => found.errors.push(InputError {
                 display: p.to_string_lossy().into_owned(),
                 message: e.to_string(),
             }),
@@ -210,43 +241,66 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<DumpFile>, Vec<InputError>) {
     }
     files.sort();
     files.dedup();
-    let mut out = Vec::with_capacity(files.len());
+    // One read per file on disk, whatever the names it was reached by.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|p| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).map_or(true, |m| !m.is_file() || seen.insert((m.dev(), m.ino())))
+    });
+    let out = &mut found.files;
+    out.reserve(files.len());
     for path in files {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if zip::is_zip(&name) {
-            match zip::members(&path) {
-                Ok(members) => out.extend(members),
-                Err(e) => errors.push(InputError {
+        match archive::kind_of(&name) {
+            Some((archive::Kind::Zip, _)) => match zip::members(&path) {
+                Ok((members, mut bad)) => {
+                    out.extend(members);
+                    found.errors.append(&mut bad);
+                }
+                Err(e) => found.errors.push(InputError {
                     display: path.to_string_lossy().into_owned(),
                     message: format!("not a readable zip archive: {e}"),
                 }),
+            },
+            Some((kind, compression)) => {
+                let display = path.to_string_lossy().into_owned();
+                let source = Arc::new(file::FileInput::new(path, compression));
+                let (leaves, mut bad) = archive::list(source, kind, &display);
+                out.extend(leaves);
+                found.errors.append(&mut bad);
             }
-        } else {
-            out.push(file::dump_file(path));
+            None => out.push(file::dump_file(path)),
         }
     }
     if stdin {
         out.push(stdin::dump_file());
     }
-    (out, errors)
+    found
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+fn walk(dir: &Path, follow: bool, files: &mut Vec<PathBuf>, found: &mut Discovered) {
     for entry in walkdir::WalkDir::new(dir)
-        .follow_links(true)
+        .follow_links(follow)
         .sort_by_file_name()
     {
         match entry {
             Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
+            // A symbolic link not followed, a directory, a FIFO found by walking.
             Ok(_) => {}
-            Err(e) => errors.push(InputError {
+            Err(e) if e.loop_ancestor().is_some() => {
+                let at = e.path().unwrap_or(dir).to_string_lossy().into_owned();
+                if !found.loops.contains(&at) {
+                    found.loops.push(at);
+                }
+            }
+            Err(e) => found.errors.push(InputError {
                 display: e.path().unwrap_or(dir).to_string_lossy().into_owned(),
                 message: e
                     .io_error()
-                    .map_or_else(|| "file system loop".to_string(), |io| io.to_string()),
+                    .map_or_else(|| "cannot be read".to_string(), |io| io.to_string()),
             }),
         }
     }

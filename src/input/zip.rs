@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use ::zip::read::{read_zipfile_from_stream_with_compressed_size, ZipArchive, ZipArchiveMetadata};
 
+use super::archive::zip_error;
 use super::decode::{classify, decoder, Compression};
-use super::{Counted, DumpFile, Input};
+use super::{Counted, DumpFile, Input, InputError};
 
 /// Whether a file name is a zip archive.
 pub fn is_zip(name: &str) -> bool {
@@ -41,17 +42,12 @@ impl std::fmt::Debug for ZipMember {
     }
 }
 
-fn zip_error(e: ::zip::result::ZipError) -> io::Error {
-    match e {
-        ::zip::result::ZipError::Io(io) => io,
-        other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
-    }
-}
-
-/// The members of a zip archive as dump files, sorted by name (directories left out).
-/// Members that share a name are all read, the second and later (in the archive's
-/// order) named `name#2`, `name#3`, ...
-pub fn members(archive: &Path) -> io::Result<Vec<DumpFile>> {
+/// The members of a zip archive as dump files, sorted by name (directories left out),
+/// and the members that could not be listed. Members that share a name are all
+/// read, the second and later (in the archive's order) named `name#2`, `name#3`,
+/// ... A member that is itself an archive is listed leaf by leaf
+/// ([`super::archive`]).
+pub fn members(archive: &Path) -> io::Result<(Vec<DumpFile>, Vec<InputError>)> {
     let mut zip = ZipArchive::new(BufReader::new(File::open(archive)?)).map_err(zip_error)?;
     let directory = zip.metadata();
     // (name, order among equal names, where the member is)
@@ -98,26 +94,34 @@ pub fn members(archive: &Path) -> io::Result<Vec<DumpFile>> {
     found.retain(|(name, _, _)| !name.ends_with('/'));
     found.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     let shown = archive.to_string_lossy();
-    Ok(found
-        .into_iter()
-        .map(|(name, k, at)| {
-            let (shape, compression) = classify(&name);
-            let display = match k {
-                1 => format!("{shown}!{name}"),
-                k => format!("{shown}!{name}#{k}"),
-            };
-            DumpFile {
+    let (mut files, mut errors) = (Vec::with_capacity(found.len()), Vec::new());
+    for (name, k, at) in found {
+        let (shape, compression) = classify(&name);
+        let display = match k {
+            1 => format!("{shown}!{name}"),
+            k => format!("{shown}!{name}#{k}"),
+        };
+        let nested = super::archive::kind_of(&name);
+        let member = Arc::new(ZipMember {
+            archive: archive.to_path_buf(),
+            directory: Arc::clone(&directory),
+            at,
+            compression: nested.map_or(compression, |(_, c)| c),
+        });
+        match nested {
+            Some((kind, _)) => {
+                let (leaves, mut bad) = super::archive::list(member, kind, &display);
+                files.extend(leaves);
+                errors.append(&mut bad);
+            }
+            None => files.push(DumpFile {
                 display,
                 shape,
-                input: Arc::new(ZipMember {
-                    archive: archive.to_path_buf(),
-                    directory: Arc::clone(&directory),
-                    at,
-                    compression,
-                }),
-            }
-        })
-        .collect())
+                input: member,
+            }),
+        }
+    }
+    Ok((files, errors))
 }
 
 /// Where a member's bytes are found.

@@ -35,6 +35,7 @@ pub mod lines;
 pub mod probe;
 pub mod stream;
 
+use std::io::{self, Read};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -45,6 +46,8 @@ use crate::candidates::Candidates;
 use crate::chunk::{chunk_count, chunk_range};
 use crate::control::RunControl;
 use crate::index::IndexView;
+use crate::input::archive::ArchiveStream;
+use crate::input::decode::{foreign_format, SNIFF_BYTES};
 use crate::input::{Counted, DumpFile, InputError, Shape};
 use crate::parse::SkipReason;
 use crate::shrink::ShrinkGuard;
@@ -109,6 +112,10 @@ pub struct Counters {
     pub pairs: u64,
     /// Skipped lines, by [`SkipReason::index`].
     pub skipped: [u64; SkipReason::COUNT],
+    /// Files in a format that is not read as text (an archive or compressed data
+    /// its name did not announce, 7z, RAR; see
+    /// [`crate::input::decode::foreign_format`]): reported, not scanned.
+    pub unsupported: u64,
 }
 
 impl Counters {
@@ -117,6 +124,7 @@ impl Counters {
         self.bytes += o.bytes;
         self.lines += o.lines;
         self.pairs += o.pairs;
+        self.unsupported += o.unsupported;
         for (a, b) in self.skipped.iter_mut().zip(o.skipped) {
             *a += b;
         }
@@ -153,6 +161,11 @@ enum Unit {
     MappedCsv { file: u32, map: Arc<Mapped> },
     /// A file read as a stream (stdin, compressed, or not mappable).
     Stream { file: u32, dump: DumpFile },
+    /// Every leaf of an archive read front to back, the first being file `file`.
+    Archive {
+        file: u32,
+        archive: Arc<crate::input::archive::ArchiveStream>,
+    },
 }
 
 /// A mapped dump, guarded against being truncated under the scan.
@@ -175,9 +188,10 @@ const SHRANK: &str = "the file shrank while it was read (truncated or rewritten)
 impl Unit {
     fn file(&self) -> u32 {
         match self {
-            Unit::Chunk { file, .. } | Unit::MappedCsv { file, .. } | Unit::Stream { file, .. } => {
-                *file
-            }
+            Unit::Chunk { file, .. }
+            | Unit::MappedCsv { file, .. }
+            | Unit::Stream { file, .. }
+            | Unit::Archive { file, .. } => *file,
         }
     }
 }
@@ -227,38 +241,54 @@ fn scan_with<P: Probe>(
                  out: &mut ScanOutput,
                  file_lines: &mut Vec<u64>,
                  probes: &mut Vec<P>| {
-        let results: Vec<(u32, UnitOut, P)> = std::mem::take(wave)
+        let results: Vec<(Vec<(u32, UnitOut)>, P)> = std::mem::take(wave)
             .into_par_iter()
-            .map(|u| {
-                let file = u.file();
-                let (out, probe) = run_unit(u, make(), opts);
-                (file, out, probe)
-            })
+            .map(|u| run_unit(u, make(), opts))
             .collect();
-        for (file, r, probe) in results {
+        for (outs, probe) in results {
             probes.push(probe);
-            let f = file as usize;
-            out.candidates.append(r.candidates, file_lines[f]);
-            file_lines[f] += r.counters.lines;
-            out.counters.add(&r.counters);
-            if let Some(message) = r.error {
-                // A file's units are consecutive: one error said once per file.
-                let said = out
-                    .errors
-                    .last()
-                    .is_some_and(|e| e.display == files[f].display && e.message == message);
-                if !said {
-                    out.errors.push(InputError {
-                        display: files[f].display.clone(),
-                        message,
-                    });
+            for (file, r) in outs {
+                let f = file as usize;
+                out.candidates.append(r.candidates, file_lines[f]);
+                file_lines[f] += r.counters.lines;
+                out.counters.add(&r.counters);
+                if let Some(message) = r.error {
+                    // A file's units are consecutive: one error said once per file.
+                    let said = out
+                        .errors
+                        .last()
+                        .is_some_and(|e| e.display == files[f].display && e.message == message);
+                    if !said {
+                        out.errors.push(InputError {
+                            display: files[f].display.clone(),
+                            message,
+                        });
+                    }
                 }
             }
         }
     };
     for (i, dump) in files.iter().enumerate() {
         let file = i as u32;
+        if let Some((archive, k)) = dump.input.archive() {
+            // Its leaves are consecutive in the list: the first brings them all.
+            if k == 0 {
+                wave.push(Unit::Archive {
+                    file,
+                    archive: Arc::clone(archive),
+                });
+            }
+            continue;
+        }
         match dump.map() {
+            Ok(Some(map)) if foreign_format(&map[..map.len().min(SNIFF_BYTES)]).is_some() => {
+                let what = foreign_format(&map[..map.len().min(SNIFF_BYTES)]);
+                out.counters.unsupported += 1;
+                out.errors.push(InputError {
+                    display: dump.display.clone(),
+                    message: what.unwrap_or_default().to_string(),
+                });
+            }
             Ok(Some(map)) => {
                 let map = Arc::new(Mapped {
                     guard: ShrinkGuard::new(&map),
@@ -305,12 +335,16 @@ fn scan_with<P: Probe>(
     (out, probes)
 }
 
-fn run_unit<P: Probe>(unit: Unit, probe: P, opts: &ScanOptions) -> (UnitOut, P) {
-    let mut out = UnitOut::default();
+fn run_unit<P: Probe>(unit: Unit, probe: P, opts: &ScanOptions) -> (Vec<(u32, UnitOut)>, P) {
     if opts.cancelled() {
-        return (out, probe);
+        return (Vec::new(), probe);
     }
-    let mut scanner = LineScanner::new(probe, unit.file(), opts);
+    if let Unit::Archive { file, archive } = unit {
+        return scan_archive(file, &archive, probe, opts);
+    }
+    let mut out = UnitOut::default();
+    let file = unit.file();
+    let mut scanner = LineScanner::new(probe, file, opts);
     match unit {
         Unit::Chunk { map, k, .. } => {
             let range = chunk_range(&map, k, opts.chunk_bytes);
@@ -340,20 +374,85 @@ fn run_unit<P: Probe>(unit: Unit, probe: P, opts: &ScanOptions) -> (UnitOut, P) 
         Unit::Stream { dump, .. } => {
             let counter = opts.control.as_ref().map(|p| Arc::clone(&p.done));
             let scanned = dump.with_stream(counter, |reader| {
-                out.counters.files = 1;
-                let mut reader = Counted::new(reader, None);
-                match dump.shape {
-                    Shape::Lines => stream::scan_stream(&mut reader, &mut scanner, opts, &mut out),
-                    Shape::Csv => csv::scan_csv(&mut reader, &mut scanner, opts, &mut out),
-                }
-                out.counters.bytes = reader.count();
+                scan_reader(reader, dump.shape, &mut scanner, opts, &mut out);
             });
             if let Err(e) = scanned {
                 out.error = Some(e.to_string());
             }
         }
+        Unit::Archive { .. } => unreachable!("handled above"),
     }
     let mut probe = scanner.probe;
     probe.unit_done();
-    (out, probe)
+    (vec![(file, out)], probe)
+}
+
+/// Scans one streamed file's bytes, unless its first bytes say it is not text
+/// ([`foreign_format`]: then it is reported and counted, not scanned).
+fn scan_reader<P: Probe>(
+    reader: &mut dyn Read,
+    shape: Shape,
+    scanner: &mut LineScanner<P>,
+    opts: &ScanOptions,
+    out: &mut UnitOut,
+) {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    if let Err(e) = reader.take(SNIFF_BYTES as u64).read_to_end(&mut head) {
+        out.error = Some(e.to_string());
+        return;
+    }
+    if let Some(what) = foreign_format(&head) {
+        out.counters.unsupported = 1;
+        out.error = Some(what.to_string());
+        return;
+    }
+    out.counters.files = 1;
+    let mut reader = Counted::new(io::Cursor::new(head).chain(reader), None);
+    match shape {
+        Shape::Lines => stream::scan_stream(&mut reader, scanner, opts, out),
+        Shape::Csv => csv::scan_csv(&mut reader, scanner, opts, out),
+    }
+    out.counters.bytes = reader.count();
+}
+
+/// Scans every leaf of an archive in one pass, leaf `k` as file `first + k`.
+fn scan_archive<P: Probe>(
+    first: u32,
+    archive: &ArchiveStream,
+    probe: P,
+    opts: &ScanOptions,
+) -> (Vec<(u32, UnitOut)>, P) {
+    let counter = opts.control.as_ref().map(|p| Arc::clone(&p.done));
+    let mut outs: Vec<(u32, UnitOut)> = Vec::new();
+    let mut probe = Some(probe);
+    let walked = archive.scan(counter, &mut |k, shape, reader| {
+        if opts.cancelled() {
+            return;
+        }
+        let file = first + k as u32;
+        let mut out = UnitOut::default();
+        let mut scanner = LineScanner::new(probe.take().expect("one leaf at a time"), file, opts);
+        scan_reader(reader, shape, &mut scanner, opts, &mut out);
+        probe = Some(scanner.probe);
+        outs.push((file, out));
+    });
+    if let Err(e) = walked {
+        // The archive's own damage: said on the last leaf reached (the listing
+        // named the archive too), so `--state` does not record it as read.
+        let last = first + outs.len().saturating_sub(1) as u32;
+        match outs.last_mut() {
+            Some((_, out)) if out.error.is_none() => out.error = Some(e.to_string()),
+            Some(_) => {}
+            None => outs.push((
+                last,
+                UnitOut {
+                    error: Some(e.to_string()),
+                    ..UnitOut::default()
+                },
+            )),
+        }
+    }
+    let mut probe = probe.expect("returned by the last leaf");
+    probe.unit_done();
+    (outs, probe)
 }

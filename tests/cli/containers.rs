@@ -297,3 +297,161 @@ fn thread_count_does_not_change_output_on_containers() {
     assert_eq!(one.stdout, three.stdout);
     assert_eq!(one.stderr, three.stderr);
 }
+
+// ---------------------------------------------------------------------------------
+// 3. Tar archives and nested archives (issue 16; corpus-samples/make_archives.sh)
+// ---------------------------------------------------------------------------------
+
+/// Customers c-01..c-11: `aN@x.example` with password `pw-aN` (SHA-1 from the
+/// test's own hasher), the accounts of corpus-samples/archives.
+fn archive_customers(d: &Path) {
+    let rows: Vec<(String, String, String)> = (1..=11)
+        .map(|i| {
+            (
+                format!("c-{i:02}"),
+                format!("a{i}@x.example"),
+                sha1_hex(format!("pw-a{i}")),
+            )
+        })
+        .collect();
+    let rows: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+        .collect();
+    write_customers(d, &rows);
+}
+
+/// Every account of corpus-samples/archives, by the leaf that holds it.
+const ARCHIVES_RESULT: &str = "\
+c-01 sha1 1 corpus-samples/archives/pack.tar!dir/a1.txt:1
+c-02 sha1 1 corpus-samples/archives/pack.tgz!logs/Passwords.txt:2
+c-03 sha1 1 corpus-samples/archives/pack.tgz!logs/inner.zip!z.txt:1
+c-04 sha1 1 corpus-samples/archives/pack.tar.zst!c.txt.gz:1
+c-05 sha1 1 corpus-samples/archives/pack.tar.xz!x.csv:2
+c-06 sha1 1 corpus-samples/archives/pack.tar.bz2!b.txt:1
+c-07 sha1 1 corpus-samples/archives/outer.zip!inner.zip!deep/y.txt:1
+c-08 sha1 1 corpus-samples/archives/outer.zip!t.tar!w.txt:1
+c-10 sha1 1 corpus-samples/archives/deep.tar!2.tar!3.tar!4.tar!f.txt:1
+";
+
+fn scan_archives(d: &Path, extra: &[&str]) -> Run {
+    let customers = d.join("customers.csv");
+    let mut args = vec!["--customers", customers.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push("corpus-samples/archives");
+    scan(root(), &args)
+}
+
+/// Tar in every compression, a zip and a tar inside a zip, a zip inside a tgz, a
+/// gz inside a tar.zst, four tars deep: every leaf is scanned under its
+/// `outer!inner!leaf` name. The fifth tar down, a 7z, a RAR and gzip data named
+/// `.txt` are each named on stderr (exit 1), never scanned as text, and counted.
+#[test]
+fn tar_and_nested_archives_are_scanned_leaf_by_leaf() {
+    let dir = tmp();
+    let d = dir.path();
+    archive_customers(d);
+    let stats = d.join("stats.json");
+    let run = scan_archives(d, &["--stats", stats.to_str().unwrap()]);
+    run.expect_code(1);
+    assert_eq!(briefs(&run), ARCHIVES_RESULT);
+    for (name, why) in [
+        (
+            "deep.tar!2.tar!3.tar!4.tar!5.tar",
+            "nested more than 4 deep",
+        ),
+        ("old.7z", "a 7z archive: not supported"),
+        ("old.rar", "a RAR archive: not supported"),
+        ("misnamed.txt", "gzip data not named .gz"),
+    ] {
+        let line = run.stderr.lines().find(|l| l.contains(name));
+        assert!(
+            line.is_some_and(|l| l.contains(why)),
+            "{name}: {}",
+            run.stderr
+        );
+    }
+    let stats = read_stats(&stats);
+    assert_eq!(stat(&stats, "unreadable_inputs"), 4);
+    assert_eq!(stat(&stats, "unsupported_inputs"), 3);
+    // Files read: the unsupported ones are not.
+    assert_eq!(stat(&stats, "files"), 9);
+}
+
+/// The same bytes at any thread count, and an archive counts as one file for
+/// `--state` (skipped whole the second time).
+#[test]
+fn archives_are_thread_independent_and_one_file_for_the_state() {
+    let dir = tmp();
+    let d = dir.path();
+    archive_customers(d);
+    let one = scan_archives(d, &["-j", "1"]);
+    let two = scan_archives(d, &["-j", "3"]);
+    assert_eq!(one.stdout, two.stdout);
+    let state = d.join("state");
+    let state = state.to_str().unwrap();
+    let first = scan_archives(d, &["--state", state]);
+    assert_eq!(briefs(&first), ARCHIVES_RESULT);
+    let run = run_in(root(), &["ack", "--state", state, "1"], None);
+    run.expect_code(0);
+    let stats = d.join("s.json");
+    let again = scan_archives(d, &["--state", state, "--stats", stats.to_str().unwrap()]);
+    // Recorded: the six archives read cleanly. deep.tar's refused member keeps it
+    // out, as a damaged file is kept out: it is read (and its reset listed) again;
+    // the unsupported files are reported again.
+    assert_eq!(stat(&read_stats(&stats), "files_skipped_seen"), 6);
+    assert_eq!(
+        briefs(&again),
+        "c-10 sha1 1 corpus-samples/archives/deep.tar!2.tar!3.tar!4.tar!f.txt:1\n"
+    );
+}
+
+/// A tgz cut short: the leaves before the cut are scanned, the archive is named
+/// (exit 1), and `--state` does not record it.
+#[test]
+fn a_truncated_tar_gz_scans_what_it_holds_and_is_not_recorded() {
+    let dir = tmp();
+    let d = dir.path();
+    archive_customers(d);
+    let status = std::process::Command::new("sh")
+        .current_dir(d)
+        .arg("-c")
+        .arg(
+            "mkdir -p t && printf 'a1@x.example:pw-a1\\n' > t/1.txt && \
+             head -c 300000 /dev/urandom | base64 > t/2.txt && \
+             tar -cf - t | gzip -n > full.tgz && head -c 20000 full.tgz > dumps.tgz && \
+             mkdir dumps && mv dumps.tgz dumps/",
+        )
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--state",
+            "st",
+            "--format",
+            "ids",
+            "dumps",
+        ],
+    );
+    run.expect_code(1);
+    assert_eq!(run.stdout, "c-01\n");
+    assert!(run.stderr.contains("dumps/dumps.tgz"), "{}", run.stderr);
+    let again = scan(
+        d,
+        &[
+            "--customers",
+            "customers.csv",
+            "--state",
+            "st",
+            "--format",
+            "ids",
+            "dumps",
+        ],
+    );
+    again.expect_code(1);
+    assert!(again.stderr.contains("dumps/dumps.tgz"), "{}", again.stderr);
+}

@@ -78,18 +78,57 @@ fn header_only_customers_file_warns() {
     assert!(run.stderr.contains("leakmatch: 1 file,"), "{}", run.stderr);
 }
 
+/// A dangling link under a directory is passed over (links are not followed
+/// without -L, as rg and fd do); with -L it is named and the run exits 1.
 #[cfg(unix)]
 #[test]
-fn broken_symlink_in_scanned_dir_exits_1() {
+fn broken_symlink_in_scanned_dir_is_passed_over_unless_followed() {
     let dir = one_customer_one_dump();
     let d = dir.path();
     std::os::unix::fs::symlink(d.join("nowhere/at/all.txt"), d.join("dumps/dangling.txt")).unwrap();
     let stats = d.join("stats.json");
     let run = scan_paths(d, &["--stats", "stats.json", "dumps"]);
+    run.expect_code(0);
+    assert_eq!(briefs(&run), OK_RESULT);
+    let run = scan_paths(d, &["-L", "--stats", "stats.json", "dumps"]);
     run.expect_code(1);
     assert_eq!(briefs(&run), OK_RESULT);
     assert!(run.stderr.contains("dangling.txt"), "{}", run.stderr);
     assert_eq!(stat(&read_stats(&stats), "unreadable_inputs"), 1);
+}
+
+/// Links under a directory: not followed by default; with -L followed, and a file
+/// reached by two names (a link and its target, `./d/x` and `d/x`) read once,
+/// under the first name in sorted order; a loop is said once and is not an error.
+#[cfg(unix)]
+#[test]
+fn links_duplicates_and_loops_under_directories() {
+    use std::os::unix::fs::symlink;
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(
+        d,
+        &[
+            ("ok-1", "ok@x.example", &sha1_hex("pw-ok")),
+            ("out-1", "out@x.example", &sha1_hex("pw-out")),
+        ],
+    );
+    write(d, "dumps/ok.txt", "ok@x.example:pw-ok\n");
+    write(d, "outside/x.txt", "out@x.example:pw-out\n");
+    symlink(d.join("outside"), d.join("dumps/link")).unwrap();
+    symlink(d.join("outside/x.txt"), d.join("dumps/f.txt")).unwrap();
+    symlink(d.join("dumps"), d.join("dumps/back")).unwrap();
+    let run = scan_paths(d, &["dumps", "./dumps/ok.txt", "dumps/ok.txt"]);
+    run.expect_code(0);
+    assert_eq!(briefs(&run), "ok-1 sha1 1 ./dumps/ok.txt:1\n");
+    let run = scan_paths(d, &["-L", "dumps"]);
+    run.expect_code(0);
+    assert_eq!(
+        briefs(&run),
+        "ok-1 sha1 1 dumps/ok.txt:1\nout-1 sha1 1 dumps/f.txt:1\n"
+    );
+    assert_eq!(run.stderr.matches("a loop").count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("dumps/back"), "{}", run.stderr);
 }
 
 #[test]

@@ -9,8 +9,8 @@
 //! * `regression`: hostile or edge-case input that must never stop or skew a run.
 //! * `errors`: exit statuses, error messages, atomic outputs.
 //! * `secrecy`: no password ever reaches any output.
-//! * `containers`: compressed files and archives, damaged ones, thread-count
-//!   independence (issue 5).
+//! * `containers`: compressed files, zip, tar and nested archives, damaged ones, thread-count
+//!   independence (issues 5, 16).
 //! * `state`: incremental runs with `--state` (issue 5).
 //! * `terminal`: progress bar, completions and man page, closed pipes, Ctrl-C.
 //! * `scale`: the bounded-memory index build and the scan strategies (issue 14).
