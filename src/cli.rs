@@ -19,7 +19,14 @@ use leakmatch::verify::limits::CostLimits;
 
 /// Find registered customers whose working password appears in credential dumps.
 #[derive(Debug, Parser)]
-#[command(name = "leakmatch", version, about, long_about = None)]
+#[command(
+    name = "leakmatch",
+    version,
+    about,
+    long_about = None,
+    after_help = "Input shapes, hash schemes, exit status and examples: leakmatch scan --help; \
+                  everything in one page: leakmatch man | man -l -"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -30,6 +37,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan dumps and list the accounts that need a forced password reset.
+    #[command(
+        after_help = "Input shapes, hash schemes, exit status and examples: leakmatch scan --help",
+        after_long_help = crate::help::scan_long_help()
+    )]
     Scan(ScanArgs),
     /// Build a memory-mappable customer index (.lmx) from a customers CSV.
     Index(IndexArgs),
@@ -152,6 +163,14 @@ pub struct ScanArgs {
     #[arg(short = 'L', long)]
     pub follow: bool,
 
+    /// Print what the scan would read, and what it would pass over and why, one
+    /// input per line (`scan`, `skip`, `unsupported` or `error`, the name, the
+    /// reason; TAB-separated), without scanning or writing anything. With
+    /// --state, files scanned before are `skip` (the customers are loaded to know
+    /// that: instant with --index).
+    #[arg(long, conflicts_with_all = ["output", "stats", "review"])]
+    pub list: bool,
+
     /// Dump files or directories (walked recursively); `-` reads standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -260,41 +279,6 @@ pub struct IndexArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-/// Renders the man page: the top-level page (name, synopsis, description,
-/// subcommands), then one section per subcommand with its synopsis and every flag, all
-/// from the clap definitions above.
-pub fn render_man(w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    use clap::CommandFactory;
-    let cmd = Cli::command();
-    let man = clap_mangen::Man::new(cmd.clone());
-    man.render_title(w)?;
-    man.render_name_section(w)?;
-    man.render_synopsis_section(w)?;
-    man.render_description_section(w)?;
-    man.render_subcommands_section(w)?;
-    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-        writeln!(w, ".SH \"LEAKMATCH {}\"", sub.get_name().to_uppercase())?;
-        if let Some(about) = sub.get_about() {
-            writeln!(w, "{about}")?;
-        }
-        let mut body = Vec::new();
-        let page = clap_mangen::Man::new(
-            sub.clone()
-                .bin_name(format!("leakmatch {}", sub.get_name())),
-        );
-        page.render_synopsis_section(&mut body)?;
-        page.render_options_section(&mut body)?;
-        // The subcommand's own sections become subsections of its section here.
-        for line in String::from_utf8_lossy(&body).lines() {
-            match line.strip_prefix(".SH ") {
-                Some(title) => writeln!(w, ".SS {title}")?,
-                None => writeln!(w, "{line}")?,
-            }
-        }
-    }
-    man.render_version_section(w)
 }
 
 impl ScanArgs {

@@ -9,6 +9,28 @@
 
 use std::process::ExitCode;
 
+/// Each status and what it means, for `--help` and the man page.
+pub const MEANINGS: [(&str, &str); 4] = [
+    ("0", "done: every input was read"),
+    (
+        "1",
+        "done, but an input could not be read or is not text (7z, RAR, ...), a \
+         customer row was set aside for its hash's cost, or an account could not be \
+         verified; each is named on stderr and the rest was scanned",
+    ),
+    (
+        "2",
+        "nothing trustworthy produced, nothing written: bad arguments, customers \
+         file, index, state or output path, another run holds --state, or not one \
+         input could be read",
+    ),
+    (
+        "128+N",
+        "stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); no output was \
+         written and --state did not advance",
+    ),
+];
+
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {

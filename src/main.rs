@@ -8,6 +8,7 @@
 
 mod cli;
 mod exit;
+mod help;
 mod progress;
 
 use std::io::{self, IsTerminal, Write};
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         }
         Command::Man => {
             let mut out = Vec::new();
-            cli::render_man(&mut out)
+            help::render_man(&mut out, Cli::command())
                 .and_then(|()| print_quietly(&out))
                 .context("cannot write the man page")
         }
@@ -75,6 +76,9 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
     set_threads(args.threads)?;
     let control = on_signals();
     let job = args.to_job(Arc::clone(&control));
+    if args.list {
+        return list(&job, &control, args.quiet);
+    }
     let bar = (!args.quiet && !args.no_progress && io::stderr().is_terminal())
         .then(|| progress::Bar::start(Arc::clone(&control)));
     let stdout = io::stdout();
@@ -119,6 +123,37 @@ fn scan(args: &ScanArgs) -> anyhow::Result<Exit> {
         Exit::InputErrors
     } else {
         Exit::Done
+    })
+}
+
+/// `scan --list`: one TAB-separated line per input on stdout, a count on stderr.
+fn list(job: &job::ScanJob, control: &RunControl, quiet: bool) -> anyhow::Result<Exit> {
+    let listing = match job::list_inputs(job) {
+        Err(JobError::Interrupted) => return Ok(stopped(control, "nothing was listed")),
+        other => other?,
+    };
+    let mut text = String::new();
+    for e in &listing.entries {
+        let (file, why) = (printable(&e.file), printable(&e.why));
+        text.push_str(&format!("{}\t{file}\t{why}\n", e.action.name()));
+    }
+    let exit = print_quietly(text.as_bytes()).context("cannot write to standard output")?;
+    if !quiet {
+        use job::list::Action;
+        let n = |a| listing.count(a);
+        eprintln!(
+            "leakmatch: would scan {} of {} inputs ({} skipped, {} unsupported, {} unreadable)",
+            listing.scanned(),
+            listing.entries.len(),
+            n(Action::Skip),
+            n(Action::Unsupported),
+            n(Action::Error),
+        );
+    }
+    Ok(match listing.problems() {
+        0 => exit,
+        _ if listing.scanned() == 0 && listing.count(job::list::Action::Skip) == 0 => Exit::Failed,
+        _ => Exit::InputErrors,
     })
 }
 

@@ -179,8 +179,9 @@ pub struct State {
     disk: OnDisk,
     /// Recorded files by where they were on disk: their content-hash keys.
     by_stat: std::collections::HashMap<Stat, String>,
-    /// The open lock file: the lock lasts as long as the state.
-    _lock: File,
+    /// The open lock file: the lock lasts as long as the state (none when only
+    /// read, [`State::read`]).
+    _lock: Option<File>,
 }
 
 /// A dump file's identity: content hash and size.
@@ -240,6 +241,21 @@ impl State {
         let _ = lock
             .set_len(0)
             .and_then(|()| writeln!(lock, "{}", std::process::id()));
+        State::load(dir, Some(lock))
+    }
+
+    /// The state in `dir` as it is now, without taking the lock (it is replaced
+    /// atomically, so it is never seen half written): for `--list`, which
+    /// changes nothing. A directory without a state is an empty state.
+    pub fn read(dir: &Path) -> Result<State, StateError> {
+        State::load(dir, None)
+    }
+
+    fn load(dir: &Path, lock: Option<File>) -> Result<State, StateError> {
+        let io_err = |path: &Path, cause| StateError::Io {
+            path: path.to_path_buf(),
+            cause,
+        };
         let path = dir.join(FILE_NAME);
         let disk = match std::fs::read(&path) {
             Ok(bytes) => {

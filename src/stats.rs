@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::input::InputError;
 use crate::parse::SkipReason;
 use crate::scan::Counters;
 
@@ -82,6 +83,98 @@ pub struct Summary {
     pub phases: Phases,
     /// Scanned megabytes (10^6 bytes) per second of wall-clock time.
     pub mb_per_s: f64,
+    /// Every input the run met, one entry each: the run's files in order, then
+    /// those `--state` skipped, then paths that could not be listed.
+    pub per_file: Vec<FileStats>,
+}
+
+/// One input's entry in `--stats`' `per_file`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FileStats {
+    /// Its name as reports give it (`pack.tgz!logs/a.txt` for an archive's file).
+    pub file: String,
+    /// `scanned`; `seen` (`--state`: scanned before against these customers, not
+    /// read); `unsupported` (a format not read as text); `error` (could not be
+    /// read, or not to its end: what was read before the error is counted).
+    pub status: &'static str,
+    /// What went wrong (`error` and `unsupported`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Bytes scanned (decompressed).
+    pub bytes: u64,
+    /// Lines (CSV: records, header included).
+    pub lines: u64,
+    /// Lines that gave a credential pair.
+    pub pairs: u64,
+    /// Skipped lines by reason (only the reasons that occurred).
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Pairs whose login a customer may have: kept for confirmation.
+    pub candidate_pairs: u64,
+    /// Accounts on the reset list first seen in this file.
+    pub resets: u64,
+}
+
+impl FileStats {
+    /// The entry of a file the scan went through (`files`: the scan's names,
+    /// `counters` its per-file counters, `errors` what could not be read, `resets`
+    /// the reset count per file), then of `seen` files and of errors that name no
+    /// file of the scan.
+    pub fn all(
+        files: &[String],
+        counters: &[Counters],
+        errors: &[InputError],
+        resets: &[u64],
+        seen: &[String],
+    ) -> Vec<FileStats> {
+        let mut error_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for e in errors {
+            error_of.entry(&e.display).or_insert(&e.message);
+        }
+        let mut out = Vec::with_capacity(files.len() + seen.len());
+        for (i, (file, c)) in files.iter().zip(counters).enumerate() {
+            let error = error_of.remove(file.as_str());
+            let status = match (c.unsupported, error) {
+                (1.., _) => "unsupported",
+                (_, Some(_)) => "error",
+                _ => "scanned",
+            };
+            out.push(FileStats {
+                file: file.clone(),
+                status,
+                error: error.map(str::to_string),
+                bytes: c.bytes,
+                lines: c.lines,
+                pairs: c.pairs,
+                skipped: SkipReason::ALL
+                    .iter()
+                    .map(|r| (r.name(), c.skipped[r.index()]))
+                    .filter(|&(_, n)| n > 0)
+                    .collect(),
+                candidate_pairs: c.candidate_pairs,
+                resets: resets.get(i).copied().unwrap_or(0),
+            });
+        }
+        let other = |file: &str, status, error: Option<&str>| FileStats {
+            file: file.to_string(),
+            status,
+            error: error.map(str::to_string),
+            bytes: 0,
+            lines: 0,
+            pairs: 0,
+            skipped: BTreeMap::new(),
+            candidate_pairs: 0,
+            resets: 0,
+        };
+        out.extend(seen.iter().map(|f| other(f, "seen", None)));
+        // Errors about paths that are not files of the scan (a missing path, an
+        // unreadable directory), in the order they were met.
+        for e in errors {
+            if error_of.remove(e.display.as_str()).is_some() {
+                out.push(other(&e.display, "error", Some(&e.message)));
+            }
+        }
+        out
+    }
 }
 
 /// `1 file`, `2 files`.
@@ -139,6 +232,7 @@ impl Summary {
             elapsed_seconds: 0.0,
             phases: Phases::default(),
             mb_per_s: 0.0,
+            per_file: Vec::new(),
         }
     }
 

@@ -213,6 +213,10 @@ pub struct Discovered {
     /// Directories met again through a symbolic link (`follow` only): not entered
     /// twice, said once each.
     pub loops: Vec<String>,
+    /// Paths met and passed over, and why: a symbolic link under a directory
+    /// (without `follow`), a FIFO or device under a directory, a second name of a
+    /// file already listed.
+    pub passed_over: Vec<(String, String)>,
 }
 
 /// Expands the command line's paths into the run's ordered file list. Paths named
@@ -242,10 +246,28 @@ pub fn discover_with(paths: &[PathBuf], follow: bool) -> Discovered {
     files.sort();
     files.dedup();
     // One read per file on disk, whatever the names it was reached by.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashMap::new();
     files.retain(|p| {
         use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(p).map_or(true, |m| !m.is_file() || seen.insert((m.dev(), m.ino())))
+        let Ok(m) = std::fs::metadata(p) else {
+            return true;
+        };
+        if !m.is_file() {
+            return true;
+        }
+        match seen.entry((m.dev(), m.ino())) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(p.clone());
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let why = format!("the same file as {}", first.get().to_string_lossy());
+                found
+                    .passed_over
+                    .push((p.to_string_lossy().into_owned(), why));
+                false
+            }
+        }
     });
     let out = &mut found.files;
     out.reserve(files.len());
@@ -288,8 +310,17 @@ fn walk(dir: &Path, follow: bool, files: &mut Vec<PathBuf>, found: &mut Discover
     {
         match entry {
             Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
-            // A symbolic link not followed, a directory, a FIFO found by walking.
-            Ok(_) => {}
+            Ok(e) if e.file_type().is_dir() => {}
+            // A symbolic link not followed, a FIFO or device found by walking.
+            Ok(e) => {
+                let why = if e.path_is_symlink() {
+                    "a symbolic link under a directory (-L follows it)"
+                } else {
+                    "not a regular file (only a FIFO or device named on the command line is read)"
+                };
+                let path = e.path().to_string_lossy().into_owned();
+                found.passed_over.push((path, why.to_string()));
+            }
             Err(e) if e.loop_ancestor().is_some() => {
                 let at = e.path().unwrap_or(dir).to_string_lossy().into_owned();
                 if !found.loops.contains(&at) {

@@ -229,6 +229,7 @@ impl<P: Probe> LineScanner<P> {
         };
         let norm = login::normalize(login, &mut self.norm);
         out.candidates.add(hash, norm, password, 1, seen);
+        out.counters.candidate_pairs += 1;
     }
 }
 

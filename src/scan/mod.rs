@@ -116,6 +116,9 @@ pub struct Counters {
     /// its name did not announce, 7z, RAR; see
     /// [`crate::input::decode::foreign_format`]): reported, not scanned.
     pub unsupported: u64,
+    /// Pairs whose login the index may hold: kept as candidates, for
+    /// [`crate::confirm`] to confirm.
+    pub candidate_pairs: u64,
 }
 
 impl Counters {
@@ -125,6 +128,7 @@ impl Counters {
         self.lines += o.lines;
         self.pairs += o.pairs;
         self.unsupported += o.unsupported;
+        self.candidate_pairs += o.candidate_pairs;
         for (a, b) in self.skipped.iter_mut().zip(o.skipped) {
             *a += b;
         }
@@ -145,6 +149,9 @@ pub struct ScanOutput {
     pub candidates: Candidates,
     /// Counters.
     pub counters: Counters,
+    /// The counters of each file, indexed like `files` (`files` is 1 for a file
+    /// that was read).
+    pub per_file: Vec<Counters>,
     /// Inputs that could not be (fully) read.
     pub errors: Vec<InputError>,
 }
@@ -231,6 +238,7 @@ fn scan_with<P: Probe>(
     let mut probes = Vec::new();
     let mut out = ScanOutput {
         files: files.iter().map(|f| f.display.clone()).collect(),
+        per_file: vec![Counters::default(); files.len()],
         ..ScanOutput::default()
     };
     // Lines already seen per file, to turn unit-relative line numbers into real ones.
@@ -252,6 +260,7 @@ fn scan_with<P: Probe>(
                 out.candidates.append(r.candidates, file_lines[f]);
                 file_lines[f] += r.counters.lines;
                 out.counters.add(&r.counters);
+                out.per_file[f].add(&r.counters);
                 if let Some(message) = r.error {
                     // A file's units are consecutive: one error said once per file.
                     let said = out
@@ -284,6 +293,7 @@ fn scan_with<P: Probe>(
             Ok(Some(map)) if foreign_format(&map[..map.len().min(SNIFF_BYTES)]).is_some() => {
                 let what = foreign_format(&map[..map.len().min(SNIFF_BYTES)]);
                 out.counters.unsupported += 1;
+                out.per_file[i].unsupported = 1;
                 out.errors.push(InputError {
                     display: dump.display.clone(),
                     message: what.unwrap_or_default().to_string(),
@@ -295,6 +305,7 @@ fn scan_with<P: Probe>(
                     map,
                 });
                 out.counters.files += 1;
+                out.per_file[i].files = 1;
                 wave_bytes += map.len() as u64;
                 match dump.shape {
                     Shape::Csv => wave.push(Unit::MappedCsv { file, map }),

@@ -83,6 +83,27 @@ impl Syntax {
     }
 }
 
+/// What a value looks like, for `--help` and the man page: `40 hex digits`,
+/// `$2a$, $2b$, $2x$ or $2y$ ...`.
+impl std::fmt::Display for Syntax {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (prefixes, case) = match *self {
+            Syntax::Hex(n) => return write!(f, "{n} hex digits"),
+            Syntax::Prefix(ps) => (ps, ""),
+            Syntax::PrefixNoCase(ps) => (ps, " (prefix in any case)"),
+        };
+        for (i, p) in prefixes.iter().enumerate() {
+            let sep = match i {
+                0 => "",
+                _ if i + 1 == prefixes.len() => " or ",
+                _ => ", ",
+            };
+            write!(f, "{sep}{p}")?;
+        }
+        write!(f, "...{case}")
+    }
+}
+
 /// One row of the scheme table.
 pub struct SchemeDef {
     /// The scheme.
@@ -452,6 +473,19 @@ pub fn verify(scheme: Scheme, data: &[u8], password: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syntax_is_described_for_help() {
+        assert_eq!(Syntax::Hex(40).to_string(), "40 hex digits");
+        assert_eq!(
+            Syntax::Prefix(&["$2a$", "$2b$", "$2y$"]).to_string(),
+            "$2a$, $2b$ or $2y$..."
+        );
+        assert_eq!(
+            Syntax::PrefixNoCase(&["{SHA}"]).to_string(),
+            "{SHA}... (prefix in any case)"
+        );
+    }
 
     #[test]
     fn scheme_discriminants_roundtrip() {

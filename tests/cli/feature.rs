@@ -884,3 +884,88 @@ fn bcrypt_budget_exhausted_goes_to_review() {
         "b-1 bcrypt 1 dumps/d.txt:1\nb-2 bcrypt 1 dumps/d.txt:2\n"
     );
 }
+
+// ---------------------------------------------------------------------------------
+// 14. --stats per file (issue 16)
+// ---------------------------------------------------------------------------------
+
+/// `--stats` has one `per_file` entry per input: its lines (counted here from the
+/// bytes), pairs, skips by reason and the resets first seen in it (counted from the
+/// Python-made expected list); the entries add up to the run's totals. A file not
+/// text and a missing path are entries too, with their status.
+#[test]
+fn stats_per_file_counts_lines_pairs_skips_and_resets() {
+    let dir = tmp();
+    let stats_path = dir.path().join("stats.json");
+    let mut args = SAMPLE_ARGS.to_vec();
+    args.extend_from_slice(&[
+        "corpus-samples/archives/old.7z",
+        "corpus-samples/no-such-dump",
+        "--stats",
+        stats_path.to_str().unwrap(),
+    ]);
+    let run = scan(root(), &args);
+    run.expect_code(1);
+    let stats = read_stats(&stats_path);
+    let per_file = stats["per_file"].as_array().unwrap();
+    let entry = |name: &str| {
+        per_file
+            .iter()
+            .find(|e| e["file"] == name)
+            .unwrap_or_else(|| panic!("{name} not in per_file"))
+    };
+    let mut first_seen = std::collections::BTreeMap::<String, u64>::new();
+    for r in parse_resets(&expected("scan.ndjson")) {
+        *first_seen.entry(r.first_seen.file).or_default() += 1;
+    }
+    let mut totals = [0u64; 4];
+    for e in per_file.iter().filter(|e| e["status"] == "scanned") {
+        let file = e["file"].as_str().unwrap();
+        let n = |k: &str| e[k].as_u64().unwrap();
+        let skips: u64 = (e["skipped"].as_object().unwrap().values())
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(n("lines"), n("pairs") + skips, "{file}");
+        assert_eq!(
+            n("resets"),
+            first_seen.get(file).copied().unwrap_or(0),
+            "{file}"
+        );
+        assert!(n("candidate_pairs") <= n("pairs"), "{file}");
+        if file.ends_with(".txt") || file.ends_with(".jsonl") {
+            let bytes = std::fs::read(root().join(file)).unwrap();
+            let lines = bytes.split(|&b| b == b'\n').count() as u64
+                - u64::from(bytes.last() == Some(&b'\n'));
+            assert_eq!(n("lines"), lines, "{file}");
+            assert_eq!(n("bytes"), bytes.len() as u64, "{file}");
+        }
+        for (t, k) in totals.iter_mut().zip(["lines", "pairs", "bytes", "resets"]) {
+            *t += n(k);
+        }
+    }
+    assert_eq!(
+        totals,
+        [
+            stat(&stats, "lines"),
+            stat(&stats, "pairs"),
+            stat(&stats, "bytes"),
+            stat(&stats, "accounts_to_reset")
+        ]
+    );
+    assert_eq!(
+        per_file.iter().filter(|e| e["status"] == "scanned").count() as u64,
+        stat(&stats, "files")
+    );
+    let combo = entry("corpus-samples/dumps/combo.txt");
+    let text = std::fs::read(root().join("corpus-samples/dumps/combo.txt")).unwrap();
+    let comments = text
+        .split(|&b| b == b'\n')
+        .filter(|l| l.trim_ascii_start().starts_with(b"#"))
+        .count();
+    assert_eq!(combo["skipped"]["comment"], comments, "{combo}");
+    let sevenz = entry("corpus-samples/archives/old.7z");
+    assert_eq!(sevenz["status"], "unsupported");
+    assert!(sevenz["error"].as_str().unwrap().contains("7z"));
+    let missing = entry("corpus-samples/no-such-dump");
+    assert_eq!(missing["status"], "error");
+}

@@ -16,6 +16,7 @@
 //! * `scale`: the bounded-memory index build and the scan strategies (issue 14).
 //! * `hardening`: output paths and signals in every phase (issue 15).
 //! * `nightly`: the shipped nightly script and systemd units, end to end (issue 16).
+//! * `list`: `scan --list`, the dry run (issue 16).
 //! * `flood`: the slow-hash budget under a flood of wrong passwords (issue 3).
 //! * `schemes`: slow-scheme edge cases against the reference libraries' hashes
 //!   (`corpus-samples/slow-schemes/`).
@@ -27,6 +28,7 @@ mod errors;
 mod feature;
 mod flood;
 mod hardening;
+mod list;
 mod nightly;
 mod regression;
 mod scale;

@@ -73,6 +73,56 @@ fn man_page_documents_scan_flags() {
     }
 }
 
+/// One page: the commands are its sections, so it points to no `leakmatch-scan(1)`
+/// page that does not exist; it ends with the reference (every hash scheme), EXIT
+/// STATUS and EXAMPLES.
+#[test]
+fn man_page_is_one_page_with_exit_status_and_examples() {
+    let out = leakmatch().arg("man").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("(1)"), "a reference to another page");
+    for section in [
+        ".SH COMMANDS",
+        ".SH \"LEAKMATCH SCAN\"",
+        ".SH \"LEAKMATCH ACK\"",
+        ".SH \"INPUT SHAPES\"",
+        ".SH \"HASH SCHEMES\"",
+        ".SH \"EXIT STATUS\"",
+        ".SH \"EXAMPLES\"",
+    ] {
+        assert!(text.contains(section), "no {section}");
+    }
+    for scheme in ["sha512crypt", "argon2id", "ldap_ssha1"] {
+        assert!(text.contains(scheme), "no {scheme}");
+    }
+}
+
+/// `scan --help` is the reference a new user reads: the flags, then the input
+/// shapes, the hash schemes, the exit statuses and examples. `-h` stays short and
+/// says where the rest is.
+#[test]
+fn scan_help_has_shapes_schemes_exit_statuses_and_examples() {
+    let run = run_in(root(), &["scan", "--help"], None);
+    run.expect_code(0);
+    for needle in [
+        "--list",
+        "INPUT SHAPES:",
+        "URL:login:password",
+        ".tar.zst",
+        "HASH SCHEMES:",
+        "bcrypt",
+        "EXIT STATUS:",
+        "128+N",
+        "EXAMPLES:",
+        "leakmatch ack --state",
+    ] {
+        assert!(run.stdout.contains(needle), "no {needle}:\n{}", run.stdout);
+    }
+    let short = run_in(root(), &["scan", "-h"], None);
+    assert!(!short.stdout.contains("HASH SCHEMES"));
+    assert!(short.stdout.contains("leakmatch scan --help"));
+}
+
 /// `leakmatch man | head -c1` and the same for completions exit 0 quietly.
 #[test]
 fn man_and_completions_into_a_closed_pipe_exit_0() {

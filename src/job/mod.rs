@@ -7,7 +7,7 @@
 //! binary builds a [`ScanJob`] from its flags; nothing here knows about the command
 //! line.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -24,8 +24,14 @@ use crate::input::{self, DumpFile, InputError};
 use crate::plan::{self, Customers, PlanError, PlanOptions};
 use crate::report::{self, OutputFormat, ResetRecord, Resets};
 use crate::scan::{self, ScanOptions};
-use crate::state::{FileId, Identified, PendingReset, Stat, State, StateError};
-use crate::stats::{Phases, Summary};
+use crate::state::{PendingReset, State, StateError};
+use crate::stats::{FileStats, Phases, Summary};
+
+mod incremental;
+pub mod list;
+
+use incremental::Incremental;
+pub use list::{list_inputs, Listed, Listing};
 
 /// Everything a scan run needs.
 #[derive(Clone, Debug)]
@@ -249,6 +255,17 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         summary.index_bytes_per_customer = loaded_customers.index_bytes as f64 / indexed as f64;
     }
     summary.threads = rayon::current_num_threads();
+    let mut resets_per_file = vec![0u64; scanned.files.len()];
+    for f in &checked.findings {
+        resets_per_file[f.first_seen.file as usize] += 1;
+    }
+    summary.per_file = FileStats::all(
+        &scanned.files,
+        &scanned.per_file,
+        &scanned.errors,
+        &resets_per_file,
+        incremental.as_ref().map_or(&[][..], |i| &i.seen[..]),
+    );
 
     // Every output file is staged in full before any is renamed into place, and the
     // reset list reaches stdout only after that: a run that fails (exit 2) leaves
@@ -404,112 +421,6 @@ fn on_disk_bytes(files: &[DumpFile]) -> u64 {
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum()
-}
-
-/// An incremental run in progress: the loaded state, the customers snapshot, and the
-/// identity of every file on disk the run reads.
-struct Incremental {
-    state: State,
-    snapshot: u64,
-    ids: HashMap<PathBuf, (FileId, Stat)>,
-    skipped: u64,
-    /// Bytes read to hash files the state did not recognise by their `stat`.
-    bytes_hashed: u64,
-}
-
-impl Incremental {
-    /// Loads the state and drops from `files` those already scanned against this
-    /// customers snapshot (unless `rescan`). Files that cannot be read for hashing are
-    /// reported and dropped.
-    fn prepare(
-        state: State,
-        snapshot: u64,
-        files: &mut Vec<DumpFile>,
-        errors: &mut Vec<InputError>,
-        rescan: bool,
-    ) -> Result<Incremental, JobError> {
-        let physical: Vec<&Path> = files
-            .iter()
-            .filter_map(|f| f.physical_path())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let mut ids = HashMap::new();
-        let mut unreadable = BTreeSet::new();
-        let mut skip = BTreeSet::new();
-        let mut bytes_hashed = 0;
-        for (path, id) in physical
-            .iter()
-            .zip(crate::state::identify_all(&state, &physical))
-        {
-            match id {
-                Ok(Identified::File { id, stat, hashed }) => {
-                    if hashed {
-                        bytes_hashed += id.size;
-                    }
-                    if !rescan && state.seen(&id, snapshot) {
-                        skip.insert(path.to_path_buf());
-                    }
-                    ids.insert(path.to_path_buf(), (id, stat));
-                }
-                // A FIFO or device: read by the scan, never hashed or recorded.
-                Ok(Identified::Other) => {}
-                Err(e) => {
-                    errors.push(InputError {
-                        display: path.to_string_lossy().into_owned(),
-                        message: e.to_string(),
-                    });
-                    unreadable.insert(path.to_path_buf());
-                }
-            }
-        }
-        files.retain(|f| {
-            f.physical_path()
-                .is_none_or(|p| !skip.contains(p) && !unreadable.contains(p))
-        });
-        Ok(Incremental {
-            state,
-            snapshot,
-            ids,
-            skipped: skip.len() as u64,
-            bytes_hashed,
-        })
-    }
-
-    /// Records every file read without error and this run's reset list (`resets`,
-    /// pending until acknowledged) and stages the new state.
-    fn stage(
-        mut self,
-        files: &[DumpFile],
-        errors: &[InputError],
-        resets: Vec<PendingReset>,
-    ) -> Result<StagedFile, JobError> {
-        self.state.record_run(resets);
-        let failed: BTreeSet<&str> = errors.iter().map(|e| e.display.as_str()).collect();
-        // An error inside an archive (`a.tgz!b.zip!c`) keeps the archive on disk
-        // (`a.tgz`) out of the state, as one on the archive itself does.
-        let archives: BTreeSet<&str> = (errors.iter())
-            .flat_map(|e| e.display.match_indices('!').map(|(i, _)| &e.display[..i]))
-            .collect();
-        let mut clean: BTreeMap<&Path, bool> = BTreeMap::new();
-        for f in files {
-            if let Some(p) = f.physical_path() {
-                // An archive's own damage is named by its path, a member's by its
-                // display name.
-                let on_disk = p.to_string_lossy();
-                let bad = failed.contains(f.display.as_str())
-                    || failed.contains(&*on_disk)
-                    || archives.contains(&*on_disk);
-                *clean.entry(p).or_insert(true) &= !bad;
-            }
-        }
-        for (path, ok) in clean {
-            if let (true, Some((id, stat))) = (ok, self.ids.get(path)) {
-                self.state.record(id, self.snapshot, path, Some(*stat));
-            }
-        }
-        Ok(self.state.stage()?)
-    }
 }
 
 /// Checks the run's outputs (and the state file) against each other and its
