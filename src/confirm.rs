@@ -9,8 +9,11 @@
 //! sha-crypt) get at most [`Budget::max_checks`] distinct passwords per account,
 //! most-sighted first, then in first-seen order; the first verified match ends that
 //! account's checks. An account whose candidates were not all checked and that was not
-//! confirmed goes to the review list, never dropped silently. Accounts are checked in
-//! parallel across all cores with rayon.
+//! confirmed goes to the review list, never dropped silently. A candidate that does
+//! not verify as found is tried next in the forms the dump may have damaged it from
+//! ([`crate::recover`]: `$HEX[...]`, Windows-1252, mojibake, trailing blanks), only
+//! when their trigger is present; each such check counts against the same budget.
+//! Accounts are checked in parallel across all cores with rayon.
 
 use compact_str::CompactString;
 use rayon::prelude::*;
@@ -21,6 +24,7 @@ use std::sync::Arc;
 use crate::candidates::{Candidate, Candidates, PerLogin, Sighting};
 use crate::control::RunControl;
 use crate::index::{AccountId, IndexView};
+use crate::recover::{self, Via};
 use crate::verify::limits::CostLimits;
 use crate::verify::{self, Scheme};
 
@@ -106,6 +110,9 @@ pub struct Finding {
     pub sightings: u64,
     /// The earliest of those lines.
     pub first_seen: Sighting,
+    /// The repairs the password of that line needed to verify
+    /// ([`crate::recover`]); empty for the exact bytes.
+    pub via: Via,
 }
 
 /// An account left unconfirmed with candidates unchecked.
@@ -489,32 +496,100 @@ fn confirm_account(
         (false, true) => opts.max_checks,
         (false, false) => usize::MAX,
     };
-    let mut checked = 0u64;
-    // (sightings, first seen) of the passwords that verified.
-    let mut found: Option<(u64, Sighting)> = None;
-    for c in cands.iter().take(budget) {
-        if slow && opts.stopped() {
-            return (Verdict::Clear, checked);
+    // Verifications made (the budget counts them) and candidates fully tried.
+    let (mut verifications, mut checked) = (0usize, 0u64);
+    // (sightings, first seen, repairs of the first seen) of the passwords that
+    // verified.
+    let mut found: Option<(u64, Sighting, Via)> = None;
+    // Every distinct password is verified at most once. A repaired form may be
+    // another candidate's bytes: its result is kept by candidate (`known`), or,
+    // for a form that is no candidate, in `forms_seen`; both only once a repair
+    // happens.
+    let mut known: Vec<Option<bool>> = Vec::new();
+    let mut forms_seen: Vec<(Vec<u8>, bool)> = Vec::new();
+    let mut repaired = Vec::new();
+    for (i, c) in cands.iter().enumerate() {
+        let mut hit = match known.get(i).copied().flatten() {
+            Some(ok) => ok.then_some(Via::NONE),
+            None => {
+                if verifications >= budget {
+                    break;
+                }
+                if slow && opts.stopped() {
+                    return (Verdict::Clear, verifications as u64);
+                }
+                verifications += 1;
+                verify::verify(acct.scheme, acct.hash, c.password).then_some(Via::NONE)
+            }
+        };
+        if hit.is_none() {
+            // The same password, as the dump may have damaged it: each repair
+            // only when its trigger is present (none for a clean password).
+            repaired.clear();
+            recover::repairs(c.password, &mut repaired);
+            for (via, bytes) in &repaired {
+                let twin = cands.iter().position(|o| o.password == &bytes[..]);
+                let earlier = match twin {
+                    // Verified as found already: a slow scheme stops at a match,
+                    // so it did not; a fast one is checked again (cheaply) rather
+                    // than remember every result.
+                    Some(j) if j < i => slow.then_some(false),
+                    Some(j) => known.get(j).copied().flatten(),
+                    None => forms_seen.iter().find(|f| f.0 == *bytes).map(|f| f.1),
+                };
+                let ok = match earlier {
+                    Some(ok) => ok,
+                    None => {
+                        if verifications >= budget {
+                            break;
+                        }
+                        if slow && opts.stopped() {
+                            return (Verdict::Clear, verifications as u64);
+                        }
+                        verifications += 1;
+                        let ok = verify::verify(acct.scheme, acct.hash, bytes);
+                        match twin {
+                            Some(j) => {
+                                known.resize(cands.len(), None);
+                                known[j] = Some(ok);
+                            }
+                            None => forms_seen.push((bytes.clone(), ok)),
+                        }
+                        ok
+                    }
+                };
+                if ok {
+                    hit = Some(*via);
+                    break;
+                }
+            }
         }
-        let info = c.info;
         checked += 1;
-        if verify::verify(acct.scheme, acct.hash, c.password) {
-            let f = found.get_or_insert((0, info.first));
-            f.0 += info.sightings;
-            f.1 = f.1.min(info.first);
+        if let Some(via) = hit {
+            let info = c.info;
+            match &mut found {
+                None => found = Some((info.sightings, info.first, via)),
+                Some(f) => {
+                    f.0 += info.sightings;
+                    if info.first < f.1 {
+                        (f.1, f.2) = (info.first, via);
+                    }
+                }
+            }
             if slow {
                 break;
             }
         }
     }
+    let verifications = verifications as u64;
     if found.is_none() && checked as usize >= cands.len() && dropped == 0 {
-        return (Verdict::Clear, checked);
+        return (Verdict::Clear, verifications);
     }
     // The account is reported (found, or left for review): only now are its id and
     // login checked as text (an index whose checked pieces hold anything else is
     // damaged).
     let Some(text) = acct.text() else {
-        return (Verdict::Damaged, checked);
+        return (Verdict::Damaged, verifications);
     };
     let name = AccountName {
         id: text.id.into(),
@@ -522,11 +597,12 @@ fn confirm_account(
         scheme: text.scheme,
     };
     let verdict = match found {
-        Some((sightings, first_seen)) => Verdict::Found(Finding {
+        Some((sightings, first_seen, via)) => Verdict::Found(Finding {
             account,
             name,
             sightings,
             first_seen,
+            via,
         }),
         None => Verdict::Review(Review {
             account,
@@ -538,7 +614,7 @@ fn confirm_account(
             not_kept: dropped,
         }),
     };
-    (verdict, checked)
+    (verdict, verifications)
 }
 
 #[cfg(test)]
@@ -698,5 +774,43 @@ mod tests {
                 )
             );
         }
+    }
+
+    /// A password the dump damaged verifies repaired (`via`), each distinct form
+    /// verified once per account: here the repair of the most-sighted candidate
+    /// is the other candidate's bytes, verified once for both. The repairs count
+    /// against the slow-hash budget.
+    #[test]
+    fn repaired_passwords_verify_once_within_the_budget() {
+        let mut b = IndexBuilder::new();
+        let stored = bcrypt::hash_with_salt("päss", 4, [7u8; 16])
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoB);
+        b.add("a1", "a@x.io", &stored);
+        let index = b.build().unwrap();
+        let (norm, hash) = login::normalize_and_hash(b"a@x.io");
+        let mut c = Candidates::default();
+        c.add(hash, &norm, b"p\xe4ss", 3, Sighting { file: 0, line: 1 });
+        c.add(
+            hash,
+            &norm,
+            "päss".as_bytes(),
+            1,
+            Sighting { file: 0, line: 9 },
+        );
+        let out = confirm(index.view(), &c, &Budget::default());
+        assert_eq!(out.verifications, 2);
+        assert_eq!(out.findings.len(), 1);
+        let f = &out.findings[0];
+        assert_eq!((f.sightings, f.first_seen.line, f.via), (3, 1, Via::CP1252));
+
+        let one = Budget {
+            max_checks: 1,
+            ..Budget::default()
+        };
+        let out = confirm(index.view(), &c, &one);
+        assert_eq!(out.verifications, 1);
+        assert!(out.findings.is_empty());
+        assert_eq!(out.reviews.len(), 1);
     }
 }

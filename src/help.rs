@@ -60,7 +60,10 @@ What would tonight's run read, and why not the rest?
 pub fn sections() -> Vec<Section> {
     let mut schemes = String::from(
         "A password_hash value is recognised by its form; slow schemes are checked\n\
-         under --max-checks and --hash-limit. The `scheme` field of a reset names it.\n",
+         under --max-checks and --hash-limit. The `scheme` field of a reset names it.\n\
+         A leaked password that does not verify is tried repaired: $HEX[...] decoded,\n\
+         Latin-1/Windows-1252 bytes as UTF-8, mojibake undone, trailing blanks\n\
+         trimmed (`via` in the reset list names the repair).\n",
     );
     for s in SCHEMES {
         let speed = if s.slow { "slow" } else { "fast" };

@@ -16,9 +16,10 @@
 //! | customers: reading and checking rows | [`customers`] |
 //! | the customer index, built in bounded memory, in memory or on disk (`.lmx`) | [`index`], [`spill`] |
 //! | how a scan gets its customers (prebuilt index, or built from either side) | [`plan`] |
-//! | dump inputs (mmap, stream, stdin, gzip/zstd/bzip2/xz, zip) | [`input`] |
+//! | dump inputs (mmap, stream, stdin, gzip/zstd/bzip2/xz, zip, tar, nested archives) | [`input`] |
 //! | line parsing, one file per dump shape | [`parse`] |
 //! | the parallel scan | [`scan`], its findings: [`candidates`] |
+//! | the same password, repaired from a dump's damage (`$HEX[]`, Windows-1252, ...) | [`recover`] |
 //! | confirming candidates (login, then password, under a budget) | [`confirm`] |
 //! | reports and statistics | [`report`], [`stats`] |
 //! | incremental runs (`--state`) | [`state`] |
@@ -71,6 +72,7 @@ pub mod login;
 pub mod mem;
 pub mod parse;
 pub mod plan;
+pub mod recover;
 pub mod report;
 pub mod scan;
 pub mod shrink;

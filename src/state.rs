@@ -117,6 +117,9 @@ pub struct PendingReset {
     pub first_seen_file: String,
     /// And its line.
     pub first_seen_line: u64,
+    /// The repairs its password needed (`via`; see [`crate::recover`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
     /// The run that first reported it.
     pub since: u64,
 }
@@ -503,6 +506,7 @@ mod tests {
             sightings: 1,
             first_seen_file: "d.txt".into(),
             first_seen_line: 1,
+            via: Vec::new(),
             since,
         }
     }

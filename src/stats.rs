@@ -43,6 +43,10 @@ pub struct Summary {
     /// With `--state`: of those, resets an earlier run reported that were not
     /// acknowledged (`leakmatch ack`) since, reported again.
     pub accounts_unacknowledged: u64,
+    /// Of the accounts to reset, those whose password verified only once repaired
+    /// from the dump's damage, by repair (`hex`, `cp1252`, `mojibake`,
+    /// `trailing_space`; see [`crate::recover`]).
+    pub accounts_via: BTreeMap<&'static str, u64>,
     /// With `--state`: this run's number, to acknowledge its list with
     /// `leakmatch ack --state DIR RUN` once delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -216,6 +220,7 @@ impl Summary {
             verifications: 0,
             accounts_to_reset: 0,
             accounts_unacknowledged: 0,
+            accounts_via: BTreeMap::new(),
             run: None,
             accounts_for_review: 0,
             accounts_unverifiable: 0,
@@ -293,6 +298,13 @@ impl Summary {
                 "  ... reported before    {} (not acknowledged yet)",
                 self.accounts_unacknowledged
             );
+        }
+        let repaired: Vec<String> = (self.accounts_via.iter())
+            .filter(|&(_, &n)| n > 0)
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        if !repaired.is_empty() {
+            let _ = writeln!(s, "  ... via repairs        {}", repaired.join(", "));
         }
         if let Some(run) = self.run {
             let _ = writeln!(

@@ -22,6 +22,7 @@ use crate::index::file::LmxError;
 use crate::index::{BuildError, BuildOptions, BuildReport, SetAside, Target};
 use crate::input::{self, DumpFile, InputError};
 use crate::plan::{self, Customers, PlanError, PlanOptions};
+use crate::recover::Via;
 use crate::report::{self, OutputFormat, ResetRecord, Resets};
 use crate::scan::{self, ScanOptions};
 use crate::state::{PendingReset, State, StateError};
@@ -240,6 +241,13 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         .filter(|r| r.pending_since.is_some())
         .count() as u64;
     summary.run = incremental.as_ref().map(|i| i.state.next_run());
+    for (via, name) in Via::ALL {
+        let n = merged.as_ref().map_or_else(
+            || resets.iter().filter(|r| r.via.contains(via)).count(),
+            |list| list.iter().filter(|r| r.via.contains(via)).count(),
+        );
+        summary.accounts_via.insert(name, n as u64);
+    }
     summary.accounts_for_review = reviews.len() as u64;
     summary.accounts_unverifiable =
         checked.reviews.iter().filter(|r| r.unverifiable).count() as u64;
@@ -345,6 +353,7 @@ fn with_pending<'a>(resets: &Resets<'a>, earlier: &'a [PendingReset]) -> Vec<Res
             file: &p.first_seen_file,
             line: p.first_seen_line,
         },
+        via: Via::from_names(p.via.iter().map(String::as_str)),
         pending_since: Some(p.since),
     };
     let mut out = Vec::with_capacity(resets.len() + earlier.len());
@@ -381,6 +390,7 @@ fn pending_reset(r: &ResetRecord<'_>, run: u64) -> PendingReset {
         sightings: r.sightings,
         first_seen_file: r.first_seen.file.to_string(),
         first_seen_line: r.first_seen.line,
+        via: r.via.names().map(str::to_string).collect(),
         since: r.pending_since.unwrap_or(run),
     }
 }

@@ -1,5 +1,6 @@
 //! CSV reset list: a header, then the NDJSON fields flattened (`first_seen` becomes
-//! `first_seen_file` and `first_seen_line`), RFC 4180 quoting where needed.
+//! `first_seen_file` and `first_seen_line`; `via` its names joined by `;`, empty for
+//! none), RFC 4180 quoting where needed.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -47,7 +48,7 @@ impl Csv {
     }
 }
 
-const HEADER: [&str; 7] = [
+const HEADER: [&str; 8] = [
     "account_id",
     "login",
     "reason",
@@ -55,6 +56,7 @@ const HEADER: [&str; 7] = [
     "sightings",
     "first_seen_file",
     "first_seen_line",
+    "via",
 ];
 
 impl Csv {
@@ -81,7 +83,12 @@ impl Format for Csv {
     fn record(&mut self, w: &mut dyn Write, rec: &ResetRecord<'_>) -> io::Result<()> {
         let (mut sightings, mut line) = (itoa::Buffer::new(), itoa::Buffer::new());
         let mut since = itoa::Buffer::new();
-        let fields: [&[u8]; 8] = [
+        // Allocated only for the rare record that has one.
+        let via = match rec.via.is_empty() {
+            true => String::new(),
+            false => rec.via.names().collect::<Vec<_>>().join(";"),
+        };
+        let fields: [&[u8]; 9] = [
             rec.account_id.as_bytes(),
             rec.login.as_bytes(),
             rec.reason.as_bytes(),
@@ -89,10 +96,11 @@ impl Format for Csv {
             sightings.format(rec.sightings).as_bytes(),
             rec.first_seen.file.as_bytes(),
             line.format(rec.first_seen.line).as_bytes(),
+            via.as_bytes(),
             rec.pending_since
                 .map_or(&b""[..], |n| since.format(n).as_bytes()),
         ];
-        let n = if self.pending_column { 8 } else { 7 };
+        let n = if self.pending_column { 9 } else { 8 };
         self.write_row(w, &fields[..n])
     }
 }

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::confirm::{Finding, Review};
+use crate::recover::Via;
 
 /// The output formats of the reset list (also the values of `--format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -55,6 +56,10 @@ pub struct ResetRecord<'a> {
     pub sightings: u64,
     /// Earliest such line.
     pub first_seen: FirstSeen<'a>,
+    /// What the password on that line needed to verify ([`crate::recover`]:
+    /// `hex`, `cp1252`, `mojibake`, `trailing_space`); absent for the exact bytes.
+    #[serde(skip_serializing_if = "Via::is_empty")]
+    pub via: Via,
     /// With `--state`, for a reset an earlier run reported and that was not
     /// acknowledged since: that run's number (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,6 +136,7 @@ impl<'a> Resets<'a> {
                         .map_or("", String::as_str),
                     line: f.first_seen.line,
                 },
+                via: f.via,
                 pending_since: None,
             }
         })
@@ -308,6 +314,7 @@ mod tests {
                     file: "d/x.txt",
                     line: 3,
                 },
+                via: Via::NONE,
                 pending_since: None,
             },
             ResetRecord {
@@ -320,6 +327,7 @@ mod tests {
                     file: "d/y.txt",
                     line: 1,
                 },
+                via: Via::HEX.with(Via::CP1252),
                 pending_since: None,
             },
         ]
@@ -364,13 +372,13 @@ mod tests {
         assert_eq!(
             render(OutputFormat::Ndjson),
             "{\"account_id\":\"a-1\",\"login\":\"Alice@X.io\",\"reason\":\"password_match\",\"scheme\":\"sha1\",\"sightings\":2,\"first_seen\":{\"file\":\"d/x.txt\",\"line\":3}}\n\
-             {\"account_id\":\"b,2\",\"login\":\"bob \\\"b\\\"\",\"reason\":\"password_match\",\"scheme\":\"nt\",\"sightings\":1,\"first_seen\":{\"file\":\"d/y.txt\",\"line\":1}}\n"
+             {\"account_id\":\"b,2\",\"login\":\"bob \\\"b\\\"\",\"reason\":\"password_match\",\"scheme\":\"nt\",\"sightings\":1,\"first_seen\":{\"file\":\"d/y.txt\",\"line\":1},\"via\":[\"hex\",\"cp1252\"]}\n"
         );
         assert_eq!(
             render(OutputFormat::Csv),
-            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line\n\
-             a-1,Alice@X.io,password_match,sha1,2,d/x.txt,3\n\
-             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1\n"
+            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via\n\
+             a-1,Alice@X.io,password_match,sha1,2,d/x.txt,3,\n\
+             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1,hex;cp1252\n"
         );
         assert_eq!(render(OutputFormat::Ids), "a-1\nb,2\n");
     }
@@ -392,9 +400,9 @@ mod tests {
         assert!(lines[1].ends_with(",\"pending_since\":4}"), "{ndjson}");
         assert_eq!(
             render(OutputFormat::Csv),
-            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,pending_since\n\
-             a-1,Alice@X.io,password_match,sha1,2,d/x.txt,3,\n\
-             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1,4\n"
+            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,pending_since\n\
+             a-1,Alice@X.io,password_match,sha1,2,d/x.txt,3,,\n\
+             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1,hex;cp1252,4\n"
         );
     }
 }

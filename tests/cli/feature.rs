@@ -53,7 +53,7 @@ fn samples_csv_matches_expected() {
     assert_eq!(run.stdout, expected("scan.csv"));
     assert_eq!(
         run.stdout.lines().next(),
-        Some("account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line")
+        Some("account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via")
     );
 }
 
@@ -968,4 +968,53 @@ fn stats_per_file_counts_lines_pairs_skips_and_resets() {
     assert!(sevenz["error"].as_str().unwrap().contains("7z"));
     let missing = entry("corpus-samples/no-such-dump");
     assert_eq!(missing["status"], "error");
+}
+
+// ---------------------------------------------------------------------------------
+// 15. The same password, repaired from a dump's damage (issue 17)
+// ---------------------------------------------------------------------------------
+
+const RECOVERY: &str = "corpus-samples/recovery";
+
+/// `corpus-samples/recovery/`: Latin-1 and Windows-1252 bytes, mojibake, trailing
+/// blanks, `$HEX[]` (also of Latin-1), a slow scheme, a password both damaged and
+/// intact, and passwords that only look damaged. The list matches the one
+/// `make_recovery.py` worked out with Python's codecs, hashlib and bcrypt, `via`
+/// included; CSV has the repairs in its `via` column and `--stats` counts them.
+#[test]
+fn recovery_corpus_matches_expected() {
+    let dir = tmp();
+    let stats_path = dir.path().join("stats.json");
+    let customers = format!("{RECOVERY}/customers.csv");
+    let dump = format!("{RECOVERY}/dump.txt");
+    let run = scan(
+        root(),
+        &[
+            "--customers",
+            &customers,
+            "--stats",
+            stats_path.to_str().unwrap(),
+            &dump,
+        ],
+    );
+    run.expect_code(0);
+    let expected = std::fs::read_to_string(root().join(RECOVERY).join("expected.ndjson")).unwrap();
+    assert_eq!(run.stdout, expected);
+    let stats = read_stats(&stats_path);
+    let resets = parse_resets(&expected);
+    for name in ["hex", "cp1252", "mojibake", "trailing_space"] {
+        let n = resets
+            .iter()
+            .filter(|r| r.via.iter().any(|v| v == name))
+            .count();
+        assert_eq!(stats["accounts_via"][name], n, "{name}");
+    }
+    let csv = scan(
+        root(),
+        &["--customers", &customers, "--format", "csv", &dump],
+    );
+    let r06 = csv.stdout.lines().find(|l| l.starts_with("r06,")).unwrap();
+    assert!(r06.ends_with(",hex;cp1252"), "{r06}");
+    let r07 = csv.stdout.lines().find(|l| l.starts_with("r07,")).unwrap();
+    assert!(r07.ends_with(",7,"), "{r07}");
 }

@@ -241,3 +241,86 @@ fn no_password_or_hash_in_failing_runs() {
         }
     }
 }
+
+/// A repaired password (issue 17) is a password too: neither the dump's damaged
+/// form nor what it was repaired to reaches any output, in any format, whether
+/// the repair verified or not. Only the repairs' names do.
+#[test]
+fn no_repaired_password_in_any_output() {
+    let dir = tmp();
+    let d = dir.path();
+    let secret = "Zq9-SECRET-ä";
+    let hex = |b: &[u8]| format!("$HEX[{}]", hex(b));
+    let latin1 = b"Zq9-SECRET-\xe4".to_vec();
+    write_customers(
+        d,
+        &[
+            ("rep-1", "one@x.example", &sha1_hex(secret)),
+            ("rep-2", "two@x.example", &bcrypt_hash(secret, 4)),
+            ("rep-3", "three@x.example", &sha1_hex("something else")),
+        ],
+    );
+    let mojibake = "Zq9-SECRET-Ã¤";
+    let mut dump = Vec::new();
+    for (login, pw) in [
+        ("one", latin1.clone()),
+        ("two", hex(secret.as_bytes()).into_bytes()),
+        ("three", latin1.clone()),
+        ("three", mojibake.as_bytes().to_vec()),
+        ("three", b"Zq9-SECRET-x \t".to_vec()),
+        ("three", hex(&latin1).into_bytes()),
+    ] {
+        dump.extend_from_slice(format!("{login}@x.example:").as_bytes());
+        dump.extend_from_slice(&pw);
+        dump.push(b'\n');
+    }
+    write(d, "dumps/d.txt", &dump);
+    // Every form a password took, raw and repaired, and each 6-byte piece.
+    let mut forms: Vec<Vec<u8>> = vec![
+        latin1.clone(),
+        secret.as_bytes().to_vec(),
+        mojibake.as_bytes().to_vec(),
+        hex(secret.as_bytes()).into_bytes(),
+        hex(&latin1).into_bytes(),
+    ];
+    forms.push(b"SECRET".to_vec());
+    let pieces: Vec<Vec<u8>> = forms
+        .iter()
+        .flat_map(|f| f.windows(6).map(<[u8]>::to_vec).collect::<Vec<_>>())
+        .collect();
+    for format in ["ndjson", "csv", "ids"] {
+        let run = scan(
+            d,
+            &[
+                "--customers",
+                "customers.csv",
+                "--format",
+                format,
+                "--stats",
+                "stats.json",
+                "--review",
+                "review.ndjson",
+                "dumps",
+            ],
+        );
+        run.expect_code(0);
+        let stats = std::fs::read(d.join("stats.json")).unwrap();
+        let review = std::fs::read(d.join("review.ndjson")).unwrap();
+        for (what, bytes) in [
+            ("stdout", run.stdout.as_bytes()),
+            ("stderr", run.stderr.as_bytes()),
+            ("stats", &stats[..]),
+            ("review", &review[..]),
+        ] {
+            for p in &pieces {
+                assert!(
+                    !contains_bytes(bytes, p),
+                    "{format} {what} holds {:?}",
+                    String::from_utf8_lossy(p)
+                );
+            }
+        }
+        assert!(run.stdout.contains("rep-1") && run.stdout.contains("rep-2"));
+        assert!(!run.stdout.contains("rep-3"));
+    }
+}

@@ -248,6 +248,9 @@ pub struct Reset {
     pub scheme: String,
     pub sightings: u64,
     pub first_seen: FirstSeen,
+    /// The repairs the password needed (issue 17); absent for the exact bytes.
+    #[serde(default)]
+    pub via: Vec<String>,
     /// Only in a `--state` run's list, for a reset reported before and not
     /// acknowledged.
     #[serde(default)]
