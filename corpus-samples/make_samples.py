@@ -658,7 +658,7 @@ def main():
     exp = HERE / "expected"
     exp.mkdir(exist_ok=True)
     login_of = {r["account_id"]: r["login"] for r in cust_rows}
-    nd, cs, ids = [], ["account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via"], []
+    nd, cs, ids = [], ["account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,variant"], []
     for aid in sorted(hits, key=lambda a: a.encode()):
         count, (_, line, rel) = hits[aid]
         rec = {"account_id": aid, "login": login_of[aid], "reason": "password_match",
@@ -667,7 +667,7 @@ def main():
         nd.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
         cs.append(",".join(csv_field(str(v)) for v in (
             aid, login_of[aid], "password_match", scheme_of[aid], count, rec["first_seen"]["file"], line,
-            "")))
+            "", "")))
         ids.append(aid)
     (exp / "scan.ndjson").write_bytes(("\n".join(nd) + "\n").encode("utf-8"))
     (exp / "scan.csv").write_bytes(("\n".join(cs) + "\n").encode("utf-8"))

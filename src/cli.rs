@@ -121,6 +121,15 @@ pub struct ScanArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_checks: u32,
 
+    /// For an account whose login is in a dump but none of whose leaked passwords
+    /// verify, also try the small changes users make when they reuse a password
+    /// (first letter's case, a trailing symbol, number or year, leet, and pairs of
+    /// these). A variant that verifies is listed with reason `password_variant`
+    /// and the rules in `variant`. Fast schemes try every variant; slow ones the
+    /// most likely first, within --max-checks.
+    #[arg(long)]
+    pub tweaks: bool,
+
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
@@ -297,6 +306,7 @@ impl ScanArgs {
                 max_checks: self.max_checks as usize,
                 limits: build.limits,
                 control: Some(Arc::clone(&control)),
+                tweaks: self.tweaks,
             },
             plan: PlanOptions {
                 join: self.join,

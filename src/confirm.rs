@@ -25,6 +25,7 @@ use crate::candidates::{Candidate, Candidates, PerLogin, Sighting};
 use crate::control::RunControl;
 use crate::index::{AccountId, IndexView};
 use crate::recover::{self, Via};
+use crate::tweak::{self, Tweak};
 use crate::verify::limits::CostLimits;
 use crate::verify::{self, Scheme};
 
@@ -52,6 +53,9 @@ pub struct Budget {
     /// The run's control: a stop request ends verification before the next
     /// account, and between one slow check and the next.
     pub control: Option<Arc<RunControl>>,
+    /// `--tweaks`: for an account none of whose candidates verified, try their
+    /// variants ([`crate::tweak`]) within the same budget.
+    pub tweaks: bool,
 }
 
 impl Budget {
@@ -81,6 +85,7 @@ impl Default for Budget {
             max_checks: DEFAULT_MAX_CHECKS,
             limits: CostLimits::default(),
             control: None,
+            tweaks: false,
         }
     }
 }
@@ -113,6 +118,9 @@ pub struct Finding {
     /// The repairs the password of that line needed to verify
     /// ([`crate::recover`]); empty for the exact bytes.
     pub via: Via,
+    /// With `--tweaks`, when no leaked password verified but a variant of the one
+    /// on that line did: its rules ([`crate::tweak`]).
+    pub variant: Option<Tweak>,
 }
 
 /// An account left unconfirmed with candidates unchecked.
@@ -581,6 +589,36 @@ fn confirm_account(
             }
         }
     }
+    // Tweaks: only when no leaked password verified, as found or repaired.
+    let mut variant = None;
+    if found.is_none() && opts.tweaks && !unverifiable {
+        let mut made = Vec::new();
+        'candidates: for c in cands {
+            made.clear();
+            tweak::variants(c.password, &mut made);
+            for (t, bytes) in &made {
+                // Bytes that are a candidate, or a repair tried above, were
+                // verified already, in vain.
+                if cands.iter().any(|o| o.password == &bytes[..])
+                    || forms_seen.iter().any(|f| f.0 == *bytes)
+                {
+                    continue;
+                }
+                if verifications >= budget {
+                    break 'candidates;
+                }
+                if slow && opts.stopped() {
+                    return (Verdict::Clear, verifications as u64);
+                }
+                verifications += 1;
+                if verify::verify(acct.scheme, acct.hash, bytes) {
+                    found = Some((c.info.sightings, c.info.first, Via::NONE));
+                    variant = Some(*t);
+                    break 'candidates;
+                }
+            }
+        }
+    }
     let verifications = verifications as u64;
     if found.is_none() && checked as usize >= cands.len() && dropped == 0 {
         return (Verdict::Clear, verifications);
@@ -603,6 +641,7 @@ fn confirm_account(
             sightings,
             first_seen,
             via,
+            variant,
         }),
         None => Verdict::Review(Review {
             account,

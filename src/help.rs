@@ -41,6 +41,13 @@ wrong, never the hash. --index FILE.lmx: the same customers, indexed once by
 `leakmatch index` and memory-mapped. Logins are compared trimmed and
 case-insensitively on both sides.";
 
+const REASONS: &str = "\
+password_match    a leaked password verifies (`via` names a repair it needed):
+                  the account is exposed; force a reset
+password_variant  with --tweaks, a small change of a leaked password verifies
+                  (`variant` names the rules): step up (notify, second factor,
+                  reset at next login)";
+
 const EXAMPLES: &str = "\
 Scan a directory of dumps; the reset list goes to stdout as NDJSON:
   leakmatch scan --customers customers.csv dumps/
@@ -87,6 +94,10 @@ pub fn sections() -> Vec<Section> {
         Section {
             title: "HASH SCHEMES",
             body: schemes.trim_end().to_string(),
+        },
+        Section {
+            title: "REASONS",
+            body: REASONS.to_string(),
         },
         Section {
             title: "EXIT STATUS",

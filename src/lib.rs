@@ -20,6 +20,7 @@
 //! | line parsing, one file per dump shape | [`parse`] |
 //! | the parallel scan | [`scan`], its findings: [`candidates`] |
 //! | the same password, repaired from a dump's damage (`$HEX[]`, Windows-1252, ...) | [`recover`] |
+//! | variants of a leaked password users reuse (`--tweaks`) | [`tweak`] |
 //! | confirming candidates (login, then password, under a budget) | [`confirm`] |
 //! | reports and statistics | [`report`], [`stats`] |
 //! | incremental runs (`--state`) | [`state`] |
@@ -80,4 +81,5 @@ pub mod sort;
 pub mod spill;
 pub mod state;
 pub mod stats;
+pub mod tweak;
 pub mod verify;

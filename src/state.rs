@@ -120,6 +120,9 @@ pub struct PendingReset {
     /// The repairs its password needed (`via`; see [`crate::recover`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub via: Vec<String>,
+    /// For a `password_variant` reset, the variant's rules (`--tweaks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// The run that first reported it.
     pub since: u64,
 }
@@ -507,6 +510,7 @@ mod tests {
             first_seen_file: "d.txt".into(),
             first_seen_line: 1,
             via: Vec::new(),
+            variant: None,
             since,
         }
     }

@@ -47,6 +47,9 @@ pub struct Summary {
     /// from the dump's damage, by repair (`hex`, `cp1252`, `mojibake`,
     /// `trailing_space`; see [`crate::recover`]).
     pub accounts_via: BTreeMap<&'static str, u64>,
+    /// Of the accounts to reset, those found by a variant of a leaked password
+    /// (`--tweaks`; reason `password_variant`), by variant (only those found).
+    pub accounts_variant: BTreeMap<String, u64>,
     /// With `--state`: this run's number, to acknowledge its list with
     /// `leakmatch ack --state DIR RUN` once delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -221,6 +224,7 @@ impl Summary {
             accounts_to_reset: 0,
             accounts_unacknowledged: 0,
             accounts_via: BTreeMap::new(),
+            accounts_variant: BTreeMap::new(),
             run: None,
             accounts_for_review: 0,
             accounts_unverifiable: 0,
@@ -305,6 +309,13 @@ impl Summary {
             .collect();
         if !repaired.is_empty() {
             let _ = writeln!(s, "  ... via repairs        {}", repaired.join(", "));
+        }
+        let variants: u64 = self.accounts_variant.values().sum();
+        if variants > 0 {
+            let _ = writeln!(
+                s,
+                "  ... password variants  {variants} (reason password_variant, --tweaks)"
+            );
         }
         if let Some(run) = self.run {
             let _ = writeln!(

@@ -27,6 +27,7 @@ use crate::report::{self, OutputFormat, ResetRecord, Resets};
 use crate::scan::{self, ScanOptions};
 use crate::state::{PendingReset, State, StateError};
 use crate::stats::{FileStats, Phases, Summary};
+use crate::tweak::Tweak;
 
 mod incremental;
 pub mod list;
@@ -248,6 +249,15 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         );
         summary.accounts_via.insert(name, n as u64);
     }
+    let mut count_variant = |r: &ResetRecord<'_>| {
+        if let Some(t) = r.variant {
+            *summary.accounts_variant.entry(t.name()).or_default() += 1;
+        }
+    };
+    match &merged {
+        Some(list) => list.iter().for_each(&mut count_variant),
+        None => resets.iter().for_each(|r| count_variant(&r)),
+    }
     summary.accounts_for_review = reviews.len() as u64;
     summary.accounts_unverifiable =
         checked.reviews.iter().filter(|r| r.unverifiable).count() as u64;
@@ -346,7 +356,7 @@ fn with_pending<'a>(resets: &Resets<'a>, earlier: &'a [PendingReset]) -> Vec<Res
     let old_record = |p: &'a PendingReset| ResetRecord {
         account_id: Cow::Borrowed(&p.account_id),
         login: Cow::Borrowed(&p.login),
-        reason: "password_match",
+        reason: report::reason(variant_of(p)),
         scheme: &p.scheme,
         sightings: p.sightings,
         first_seen: report::FirstSeen {
@@ -354,6 +364,7 @@ fn with_pending<'a>(resets: &Resets<'a>, earlier: &'a [PendingReset]) -> Vec<Res
             line: p.first_seen_line,
         },
         via: Via::from_names(p.via.iter().map(String::as_str)),
+        variant: variant_of(p),
         pending_since: Some(p.since),
     };
     let mut out = Vec::with_capacity(resets.len() + earlier.len());
@@ -381,6 +392,12 @@ fn with_pending<'a>(resets: &Resets<'a>, earlier: &'a [PendingReset]) -> Vec<Res
     out
 }
 
+/// The variant a pending reset was found by (a name this version does not know
+/// is left out: the reset is still reported).
+fn variant_of(p: &PendingReset) -> Option<Tweak> {
+    p.variant.as_deref().and_then(Tweak::from_name)
+}
+
 /// What the state keeps of a reset the list reports (`run`: this run's number).
 fn pending_reset(r: &ResetRecord<'_>, run: u64) -> PendingReset {
     PendingReset {
@@ -391,6 +408,7 @@ fn pending_reset(r: &ResetRecord<'_>, run: u64) -> PendingReset {
         first_seen_file: r.first_seen.file.to_string(),
         first_seen_line: r.first_seen.line,
         via: r.via.names().map(str::to_string).collect(),
+        variant: r.variant.map(Tweak::name),
         since: r.pending_since.unwrap_or(run),
     }
 }

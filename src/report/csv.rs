@@ -1,6 +1,6 @@
 //! CSV reset list: a header, then the NDJSON fields flattened (`first_seen` becomes
 //! `first_seen_file` and `first_seen_line`; `via` its names joined by `;`, empty for
-//! none), RFC 4180 quoting where needed.
+//! none; `variant` empty for none), RFC 4180 quoting where needed.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -48,7 +48,7 @@ impl Csv {
     }
 }
 
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 9] = [
     "account_id",
     "login",
     "reason",
@@ -57,6 +57,7 @@ const HEADER: [&str; 8] = [
     "first_seen_file",
     "first_seen_line",
     "via",
+    "variant",
 ];
 
 impl Csv {
@@ -88,7 +89,8 @@ impl Format for Csv {
             true => String::new(),
             false => rec.via.names().collect::<Vec<_>>().join(";"),
         };
-        let fields: [&[u8]; 9] = [
+        let variant = rec.variant.map(|t| t.name()).unwrap_or_default();
+        let fields: [&[u8]; 10] = [
             rec.account_id.as_bytes(),
             rec.login.as_bytes(),
             rec.reason.as_bytes(),
@@ -97,10 +99,11 @@ impl Format for Csv {
             rec.first_seen.file.as_bytes(),
             line.format(rec.first_seen.line).as_bytes(),
             via.as_bytes(),
+            variant.as_bytes(),
             rec.pending_since
                 .map_or(&b""[..], |n| since.format(n).as_bytes()),
         ];
-        let n = if self.pending_column { 9 } else { 8 };
+        let n = if self.pending_column { 10 } else { 9 };
         self.write_row(w, &fields[..n])
     }
 }

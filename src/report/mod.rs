@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::confirm::{Finding, Review};
 use crate::recover::Via;
+use crate::tweak::Tweak;
 
 /// The output formats of the reset list (also the values of `--format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -48,7 +49,8 @@ pub struct ResetRecord<'a> {
     pub account_id: Cow<'a, str>,
     /// Login as registered.
     pub login: Cow<'a, str>,
-    /// Always `password_match` in this version.
+    /// `password_match` (a leaked password verified, as found or repaired) or
+    /// `password_variant` (with `--tweaks`: a variant of one did).
     pub reason: &'static str,
     /// Scheme name of the stored hash.
     pub scheme: &'a str,
@@ -60,6 +62,10 @@ pub struct ResetRecord<'a> {
     /// `hex`, `cp1252`, `mojibake`, `trailing_space`); absent for the exact bytes.
     #[serde(skip_serializing_if = "Via::is_empty")]
     pub via: Via,
+    /// For `password_variant`: the rules that made the variant
+    /// ([`crate::tweak`]: `upper_first`, `upper_first+add_symbol`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<Tweak>,
     /// With `--state`, for a reset an earlier run reported and that was not
     /// acknowledged since: that run's number (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,7 +132,7 @@ impl<'a> Resets<'a> {
             ResetRecord {
                 account_id: Cow::Borrowed(&f.name.id),
                 login: Cow::Borrowed(&f.name.login),
-                reason: "password_match",
+                reason: reason(f.variant),
                 scheme: f.name.scheme.name(),
                 sightings: f.sightings,
                 first_seen: FirstSeen {
@@ -137,9 +143,18 @@ impl<'a> Resets<'a> {
                     line: f.first_seen.line,
                 },
                 via: f.via,
+                variant: f.variant,
                 pending_since: None,
             }
         })
+    }
+}
+
+/// The `reason` of a reset: `password_variant` when a variant verified.
+pub fn reason(variant: Option<Tweak>) -> &'static str {
+    match variant {
+        Some(_) => "password_variant",
+        None => "password_match",
     }
 }
 
@@ -301,13 +316,14 @@ pub fn write_reviews(w: &mut dyn Write, records: &[ReviewRecord<'_>]) -> io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tweak::Rule;
 
     pub(crate) fn sample() -> Vec<ResetRecord<'static>> {
         vec![
             ResetRecord {
                 account_id: "a-1".into(),
                 login: "Alice@X.io".into(),
-                reason: "password_match",
+                reason: "password_variant",
                 scheme: "sha1",
                 sightings: 2,
                 first_seen: FirstSeen {
@@ -315,6 +331,7 @@ mod tests {
                     line: 3,
                 },
                 via: Via::NONE,
+                variant: Some(Tweak(Rule::UpperFirst, Some(Rule::AddSymbol))),
                 pending_since: None,
             },
             ResetRecord {
@@ -328,6 +345,7 @@ mod tests {
                     line: 1,
                 },
                 via: Via::HEX.with(Via::CP1252),
+                variant: None,
                 pending_since: None,
             },
         ]
@@ -371,14 +389,14 @@ mod tests {
     fn all_formats() {
         assert_eq!(
             render(OutputFormat::Ndjson),
-            "{\"account_id\":\"a-1\",\"login\":\"Alice@X.io\",\"reason\":\"password_match\",\"scheme\":\"sha1\",\"sightings\":2,\"first_seen\":{\"file\":\"d/x.txt\",\"line\":3}}\n\
+            "{\"account_id\":\"a-1\",\"login\":\"Alice@X.io\",\"reason\":\"password_variant\",\"scheme\":\"sha1\",\"sightings\":2,\"first_seen\":{\"file\":\"d/x.txt\",\"line\":3},\"variant\":\"upper_first+add_symbol\"}\n\
              {\"account_id\":\"b,2\",\"login\":\"bob \\\"b\\\"\",\"reason\":\"password_match\",\"scheme\":\"nt\",\"sightings\":1,\"first_seen\":{\"file\":\"d/y.txt\",\"line\":1},\"via\":[\"hex\",\"cp1252\"]}\n"
         );
         assert_eq!(
             render(OutputFormat::Csv),
-            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via\n\
-             a-1,Alice@X.io,password_match,sha1,2,d/x.txt,3,\n\
-             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1,hex;cp1252\n"
+            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,variant\n\
+             a-1,Alice@X.io,password_variant,sha1,2,d/x.txt,3,,upper_first+add_symbol\n\
+             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1,hex;cp1252,\n"
         );
         assert_eq!(render(OutputFormat::Ids), "a-1\nb,2\n");
     }
@@ -400,9 +418,9 @@ mod tests {
         assert!(lines[1].ends_with(",\"pending_since\":4}"), "{ndjson}");
         assert_eq!(
             render(OutputFormat::Csv),
-            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,pending_since\n\
-             a-1,Alice@X.io,password_match,sha1,2,d/x.txt,3,,\n\
-             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1,hex;cp1252,4\n"
+            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,variant,pending_since\n\
+             a-1,Alice@X.io,password_variant,sha1,2,d/x.txt,3,,upper_first+add_symbol,\n\
+             \"b,2\",\"bob \"\"b\"\"\",password_match,nt,1,d/y.txt,1,hex;cp1252,,4\n"
         );
     }
 }

@@ -53,7 +53,9 @@ fn samples_csv_matches_expected() {
     assert_eq!(run.stdout, expected("scan.csv"));
     assert_eq!(
         run.stdout.lines().next(),
-        Some("account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via")
+        Some(
+            "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,variant"
+        )
     );
 }
 
@@ -1014,7 +1016,69 @@ fn recovery_corpus_matches_expected() {
         &["--customers", &customers, "--format", "csv", &dump],
     );
     let r06 = csv.stdout.lines().find(|l| l.starts_with("r06,")).unwrap();
-    assert!(r06.ends_with(",hex;cp1252"), "{r06}");
+    assert!(r06.ends_with(",hex;cp1252,"), "{r06}");
     let r07 = csv.stdout.lines().find(|l| l.starts_with("r07,")).unwrap();
-    assert!(r07.ends_with(",7,"), "{r07}");
+    assert!(r07.ends_with(",7,,"), "{r07}");
+}
+
+// ---------------------------------------------------------------------------------
+// 16. --tweaks: variants users make of a reused password (issue 17)
+// ---------------------------------------------------------------------------------
+
+const TWEAKS: &str = "corpus-samples/tweaks";
+
+fn tweaks_run(extra: &[&str]) -> Run {
+    let customers = format!("{TWEAKS}/customers.csv");
+    let dump = format!("{TWEAKS}/dump.txt");
+    let mut args = vec!["--customers", customers.as_str()];
+    args.extend_from_slice(extra);
+    args.push(&dump);
+    let run = scan(root(), &args);
+    run.expect_code(0);
+    run
+}
+
+/// `corpus-samples/tweaks/`: one account per rule, two pairs, a bcrypt account
+/// found within the budget and one beyond it, an account whose leaked password
+/// verifies as found (never a variant then) and one no variant fits. With
+/// `--tweaks` the list is the one `make_tweaks.py` worked out with its own rules,
+/// hashlib and bcrypt (reason `password_variant`, `variant` the rules); without
+/// it, only the exact match. `--stats` counts the variants.
+#[test]
+fn tweaks_corpus_matches_expected() {
+    let expected = |name: &str| std::fs::read_to_string(root().join(TWEAKS).join(name)).unwrap();
+    let dir = tmp();
+    let stats = dir.path().join("stats.json");
+    let run = tweaks_run(&["--tweaks", "--stats", stats.to_str().unwrap()]);
+    assert_eq!(run.stdout, expected("expected.ndjson"));
+    assert_eq!(tweaks_run(&[]).stdout, expected("expected-plain.ndjson"));
+    let variants = read_stats(&stats)["accounts_variant"].clone();
+    let listed = parse_resets(&run.stdout);
+    let mut counted = 0;
+    for (name, n) in variants.as_object().unwrap() {
+        let found = listed
+            .iter()
+            .filter(|r| r.variant.as_deref() == Some(name.as_str()));
+        assert_eq!(found.count() as u64, n.as_u64().unwrap(), "{name}");
+        counted += n.as_u64().unwrap();
+    }
+    let by_reason = listed
+        .iter()
+        .filter(|r| r.reason == "password_variant")
+        .count();
+    assert_eq!(counted, by_reason as u64);
+    // A budget large enough reaches t16's pair (`Mustang.` from `mustang`).
+    let wide = tweaks_run(&["--tweaks", "--max-checks", "1000"]);
+    let t16 = parse_resets(&wide.stdout)
+        .into_iter()
+        .find(|r| r.account_id == "t16")
+        .expect("t16 found with a wide budget");
+    assert_eq!(t16.variant.as_deref(), Some("upper_first+add_symbol"));
+    // CSV: reason and variant columns.
+    let csv = tweaks_run(&["--tweaks", "--format", "csv"]);
+    let t13 = csv.stdout.lines().find(|l| l.starts_with("t13,")).unwrap();
+    assert!(
+        t13.contains(",password_variant,") && t13.ends_with(",upper_first+add_symbol"),
+        "{t13}"
+    );
 }

@@ -674,9 +674,9 @@ fn zip_members_with_the_same_name_are_all_scanned() {
     run.expect_code(0);
     assert_eq!(
         run.stdout,
-        "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via\n\
-         ok-1,ok@x.example,password_match,sha1,1,dup.zip!x.txt,1,\n\
-         two-1,two@x.example,password_match,sha1,1,dup.zip!x.txt#2,1,\n"
+        "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,variant\n\
+         ok-1,ok@x.example,password_match,sha1,1,dup.zip!x.txt,1,,\n\
+         two-1,two@x.example,password_match,sha1,1,dup.zip!x.txt#2,1,,\n"
     );
 }
 

@@ -324,3 +324,54 @@ fn no_repaired_password_in_any_output() {
         assert!(!run.stdout.contains("rep-3"));
     }
 }
+
+/// A variant (`--tweaks`) is a password too: neither the leaked password nor the
+/// variant that verified, nor those that did not, reach any output.
+#[test]
+fn no_variant_in_any_output() {
+    let dir = tmp();
+    let d = dir.path();
+    write_customers(
+        d,
+        &[
+            ("tw-1", "one@x.example", &sha1_hex("Zq9-SECRET-pw!")),
+            ("tw-2", "two@x.example", &bcrypt_hash("Zq9-SECRET-pw2", 4)),
+            ("tw-3", "three@x.example", &sha1_hex("unrelated")),
+        ],
+    );
+    write(
+        d,
+        "dumps/d.txt",
+        "one@x.example:zq9-SECRET-pw\ntwo@x.example:zq9-SECRET-pw2\nthree@x.example:Zq9-SECRET-x\n",
+    );
+    for format in ["ndjson", "csv", "ids"] {
+        let run = scan(
+            d,
+            &[
+                "--customers",
+                "customers.csv",
+                "--tweaks",
+                "--format",
+                format,
+                "--stats",
+                "stats.json",
+                "--review",
+                "review.ndjson",
+                "dumps",
+            ],
+        );
+        run.expect_code(0);
+        let stats = std::fs::read_to_string(d.join("stats.json")).unwrap();
+        let review = std::fs::read_to_string(d.join("review.ndjson")).unwrap();
+        for (what, text) in [
+            ("stdout", &run.stdout),
+            ("stderr", &run.stderr),
+            ("stats", &stats),
+            ("review", &review),
+        ] {
+            assert_clean(&format!("{format} {what}"), text);
+        }
+        assert!(run.stdout.contains("tw-1") && run.stdout.contains("tw-2"));
+        assert!(!run.stdout.contains("tw-3"));
+    }
+}

@@ -620,10 +620,10 @@ fn unacknowledged_resets_are_reported_again_until_acked() {
     let (run, _) = state_run_unacked(d, customers, &["--format", "csv"]);
     assert_eq!(
         run.stdout,
-        "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,pending_since\n\
-         c-1,one@x.example,password_match,sha1,1,dumps/a.txt,2,,1\n\
-         c-2,two@x.example,password_match,sha1,2,dumps/b.txt,1,,1\n\
-         c-3,three@x.example,password_match,sha1,1,dumps/new.txt,1,,2\n"
+        "account_id,login,reason,scheme,sightings,first_seen_file,first_seen_line,via,variant,pending_since\n\
+         c-1,one@x.example,password_match,sha1,1,dumps/a.txt,2,,,1\n\
+         c-2,two@x.example,password_match,sha1,2,dumps/b.txt,1,,,1\n\
+         c-3,three@x.example,password_match,sha1,1,dumps/new.txt,1,,,2\n"
     );
     // Acknowledging run 2 clears what runs 1 and 2 first reported (run 3 only
     // repeated them).

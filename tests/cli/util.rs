@@ -251,6 +251,9 @@ pub struct Reset {
     /// The repairs the password needed (issue 17); absent for the exact bytes.
     #[serde(default)]
     pub via: Vec<String>,
+    /// With `--tweaks`, the rules of the variant that verified (issue 17).
+    #[serde(default)]
+    pub variant: Option<String>,
     /// Only in a `--state` run's list, for a reset reported before and not
     /// acknowledged.
     #[serde(default)]
