@@ -242,21 +242,25 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         .filter(|r| r.pending_since.is_some())
         .count() as u64;
     summary.run = incremental.as_ref().map(|i| i.state.next_run());
-    for (via, name) in Via::ALL {
-        let n = merged.as_ref().map_or_else(
-            || resets.iter().filter(|r| r.via.contains(via)).count(),
-            |list| list.iter().filter(|r| r.via.contains(via)).count(),
-        );
-        summary.accounts_via.insert(name, n as u64);
-    }
-    let mut count_variant = |r: &ResetRecord<'_>| {
-        if let Some(t) = r.variant {
+    // Repairs and variants of the listed accounts, in one pass (over the
+    // findings themselves when no pending reset joins them).
+    let mut by_via = [0u64; Via::ALL.len()];
+    let mut tally = |via: Via, variant: Option<Tweak>| {
+        if !via.is_empty() {
+            for (n, (v, _)) in by_via.iter_mut().zip(Via::ALL) {
+                *n += u64::from(via.contains(v));
+            }
+        }
+        if let Some(t) = variant {
             *summary.accounts_variant.entry(t.name()).or_default() += 1;
         }
     };
     match &merged {
-        Some(list) => list.iter().for_each(&mut count_variant),
-        None => resets.iter().for_each(|r| count_variant(&r)),
+        Some(list) => list.iter().for_each(|r| tally(r.via, r.variant)),
+        None => (checked.findings.iter()).for_each(|f| tally(f.via, f.variant)),
+    }
+    for ((_, name), n) in Via::ALL.into_iter().zip(by_via) {
+        summary.accounts_via.insert(name, n);
     }
     summary.accounts_for_review = reviews.len() as u64;
     summary.accounts_unverifiable =

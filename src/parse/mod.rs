@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`lines`] | finding lines, their first separator and NUL bytes (SIMD) |
 //! | [`combo`] | `login SEP password` and stealer-log `URL:login:password` lines |
+//! | [`block`] | stealer-log blocks (`URL:` / `Username:` / `Password:` lines) |
 //! | [`json`] | JSON object lines |
 //! | [`csv`] | CSV records (columns from the header) and their line numbers |
 //! | [`keys`] | the key names of a login or a password (JSON and CSV) |
@@ -20,6 +21,7 @@
 //! It does not cut files into chunks, normalise logins or look anything up: that is
 //! [`crate::scan`] and [`crate::login`].
 
+pub mod block;
 pub mod combo;
 pub mod csv;
 pub mod json;

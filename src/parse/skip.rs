@@ -31,11 +31,15 @@ pub enum SkipReason {
     CsvNoColumns,
     /// A CSV record too short to hold the login and password columns, or unreadable.
     CsvBadRecord,
+    /// A stealer-log block's label line (`URL:`, `Username:`, or a `Password:`
+    /// without its login): the pair is counted on the password's line
+    /// ([`super::block`]).
+    BlockField,
 }
 
 impl SkipReason {
     /// Every reason, in the order reports list them.
-    pub const ALL: [SkipReason; 12] = [
+    pub const ALL: [SkipReason; 13] = [
         SkipReason::Blank,
         SkipReason::Comment,
         SkipReason::Binary,
@@ -48,6 +52,7 @@ impl SkipReason {
         SkipReason::CsvHeader,
         SkipReason::CsvNoColumns,
         SkipReason::CsvBadRecord,
+        SkipReason::BlockField,
     ];
 
     /// Number of reasons (size of a counter array).
@@ -68,6 +73,7 @@ impl SkipReason {
             SkipReason::CsvHeader => "csv_header",
             SkipReason::CsvNoColumns => "csv_no_columns",
             SkipReason::CsvBadRecord => "csv_bad_record",
+            SkipReason::BlockField => "block_field",
         }
     }
 

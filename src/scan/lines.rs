@@ -6,6 +6,7 @@ use super::probe::Probe;
 use super::{Counters, ScanOptions, UnitOut};
 use crate::candidates::Sighting;
 use crate::login;
+use crate::parse::block::{self, Block, Step};
 use crate::parse::{self, Parsed, SkipReason};
 
 /// Lines per lookup batch.
@@ -57,6 +58,8 @@ pub(super) struct LineScanner<P> {
     /// Lines seen so far in this unit.
     line: u64,
     norm: Vec<u8>,
+    /// A stealer-log block whose login waits for its password.
+    pub(super) block: Block,
     /// The AVX2 line classifier, where the CPU has it.
     #[cfg(target_arch = "x86_64")]
     avx2: Option<parse::Avx2>,
@@ -71,6 +74,7 @@ impl<P: Probe> LineScanner<P> {
             file,
             line: 0,
             norm: Vec::with_capacity(256),
+            block: Block::default(),
             #[cfg(target_arch = "x86_64")]
             avx2: parse::Avx2::detect().filter(|_| !opts.baseline_simd),
         }
@@ -126,6 +130,27 @@ impl<P: Probe> LineScanner<P> {
         {
             self.line += 1;
             out.counters.lines += 1;
+            // Stealer-log blocks: a label within the first ten bytes, or an open
+            // block, is all that sends a line here.
+            let colon = if nul {
+                None
+            } else {
+                block::may_be_field(line, sep)
+            };
+            if colon.is_some() || self.block.is_open() {
+                match self.block.step(line, colon) {
+                    Step::Other => {}
+                    Step::Field => {
+                        out.counters.skipped[SkipReason::BlockField.index()] += 1;
+                        continue;
+                    }
+                    Step::Pair(login, password) => {
+                        out.counters.pairs += 1;
+                        self.lookup_now(&login, password, self.line, out);
+                        continue;
+                    }
+                }
+            }
             let common = if nul {
                 None
             } else {
@@ -250,8 +275,21 @@ mod tests {
         }
 
         fn scan_bytes_with(bytes: &[u8], index: IndexView<'_>, opts: &ScanOptions) -> UnitOut {
+            scan_part(bytes, &[], index, opts)
+        }
+
+        /// Scans `bytes` as a unit that starts after `before` (its block primed
+        /// from the lines just before it, as the scan primes a chunk).
+        fn scan_part(
+            bytes: &[u8],
+            before: &[u8],
+            index: IndexView<'_>,
+            opts: &ScanOptions,
+        ) -> UnitOut {
             let mut out = UnitOut::default();
-            LineScanner::new(index, 0, opts).scan(bytes, &mut out);
+            let mut scanner = LineScanner::new(index, 0, opts);
+            scanner.block.prime(block::lookback(before));
+            scanner.scan(bytes, &mut out);
             out
         }
 
@@ -273,7 +311,8 @@ mod tests {
             #![proptest_config(ProptestConfig::with_cases(300))]
 
             /// Every line is accounted for, parsed or skipped, and cutting the input into
-            /// chunks (as the parallel scan does) changes nothing.
+            /// chunks (as the parallel scan does) changes nothing: stealer-log blocks
+            /// across a cut included.
             #[test]
             fn every_line_accounted_and_chunking_is_invisible(
                 lines in proptest::collection::vec(
@@ -282,6 +321,13 @@ mod tests {
                         Just(b"ALICE@x.io;other".to_vec()),
                         Just(b"https://h.io:81/p:alice@x.io:pw".to_vec()),
                         Just(br#"{"email":"alice@x.io","password":"pw"}"#.to_vec()),
+                        Just(b"URL: https://h.io/login".to_vec()),
+                        Just(b"Username: alice@x.io".to_vec()),
+                        Just(b"USER:ALICE@x.io\r".to_vec()),
+                        Just(b"Password: pw".to_vec()),
+                        Just(b"pass:other".to_vec()),
+                        Just(b"".to_vec()),
+                        Just(b"=====".to_vec()),
                         proptest::collection::vec(any::<u8>(), 0..40),
                     ],
                     0..40,
@@ -310,7 +356,7 @@ mod tests {
                 let mut total = Counters::default();
                 let mut offset = 0;
                 for r in split_chunks(&bytes, chunk) {
-                    let part = scan_bytes(&bytes[r], v);
+                    let part = scan_part(&bytes[r.clone()], &bytes[..r.start], v, &ScanOptions::default());
                     merged.append(part.candidates, offset);
                     offset += part.counters.lines;
                     total.add(&part.counters);

@@ -359,6 +359,10 @@ fn run_unit<P: Probe>(unit: Unit, probe: P, opts: &ScanOptions) -> (Vec<(u32, Un
     match unit {
         Unit::Chunk { map, k, .. } => {
             let range = chunk_range(&map, k, opts.chunk_bytes);
+            // A block open at the cut is the one the lines before it left.
+            scanner
+                .block
+                .prime(crate::parse::block::lookback(&map[..range.start]));
             let mut bytes = &map[range.clone()];
             out.counters.bytes = bytes.len() as u64;
             if range.start == 0 {

@@ -649,6 +649,7 @@ fn stats_file_has_every_documented_key() {
         "bad_json",
         "binary",
         "blank",
+        "block_field",
         "comment",
         "csv_bad_record",
         "csv_header",
@@ -1081,4 +1082,93 @@ fn tweaks_corpus_matches_expected() {
         t13.contains(",password_variant,") && t13.ends_with(",upper_first+add_symbol"),
         "{t13}"
     );
+}
+
+// ---------------------------------------------------------------------------------
+// 17. Stealer-log blocks (issue 17)
+// ---------------------------------------------------------------------------------
+
+/// `corpus-samples/stealer/`: RedLine, Raccoon, Vidar and Lumma layouts and a
+/// combolist mixing blocks and lines, with the blocks that must not pair (a blank
+/// line, a new URL, a password five lines on, a password with no login). The list
+/// matches the one `make_stealer.py`'s own reader of the rules worked out, at any
+/// thread count; every label line is counted as `block_field`.
+#[test]
+fn stealer_blocks_match_expected() {
+    let expected =
+        std::fs::read_to_string(root().join("corpus-samples/stealer/expected.ndjson")).unwrap();
+    let dir = tmp();
+    let stats = dir.path().join("stats.json");
+    for threads in ["1", "3"] {
+        let run = scan(
+            root(),
+            &[
+                "--customers",
+                "corpus-samples/stealer/customers.csv",
+                "-j",
+                threads,
+                "--stats",
+                stats.to_str().unwrap(),
+                "corpus-samples/stealer/logs",
+            ],
+        );
+        run.expect_code(0);
+        assert_eq!(run.stdout, expected, "-j{threads}");
+    }
+    let st = read_stats(&stats);
+    assert_eq!(
+        stat(&st, "lines"),
+        stat(&st, "pairs") + stat(&st, "skipped_total")
+    );
+    assert!(skipped(&st, "block_field") > 20, "{st}");
+}
+
+/// Blocks around the 4 MiB cut between two pieces of a mapped file, one account
+/// each, the first cut between its `Username:` and its `Password:`: every one is
+/// found, with the password's line number, at any thread count.
+#[test]
+fn stealer_blocks_across_a_chunk_cut_are_found() {
+    let dir = tmp();
+    let d = dir.path();
+    let mut text = String::new();
+    let mut line = 0u64;
+    let mut rows = Vec::new();
+    let mut expected = Vec::new();
+    // The first block's `Username:` line holds the file's 4 MiB-th byte: the cut
+    // falls right after it, before its `Password:`.
+    let target = (4 << 20) - "URL: https://s0.example/\n".len() - 5;
+    while text.len() + 64 < target {
+        text.push_str("filler@x.example:not-a-customer\n");
+        line += 1;
+    }
+    let pad = target - text.len() - "pad@x.example:\n".len();
+    text.push_str(&format!("pad@x.example:{}\n", "p".repeat(pad)));
+    line += 1;
+    assert_eq!(text.len(), target);
+    for i in 0..60 {
+        let login = format!("b{i:02}@x.example");
+        text.push_str(&format!(
+            "URL: https://s{i}.example/\nUsername: {login}\nPassword: pw-{i}\n"
+        ));
+        line += 3;
+        expected.push(format!("b{i:02} sha1 1 dumps/big.txt:{line}"));
+        rows.push((format!("b{i:02}"), login, sha1_hex(format!("pw-{i}"))));
+        text.push_str(if i % 2 == 0 {
+            "\n"
+        } else {
+            "===============\n"
+        });
+        line += 1;
+    }
+    while text.len() < (9 << 20) {
+        text.push_str("filler@x.example:not-a-customer\n");
+    }
+    write_customers_owned(d, &rows);
+    write(d, "dumps/big.txt", &text);
+    let want = expected.join("\n") + "\n";
+    for threads in ["1", "2"] {
+        let run = scan(d, &["--customers", "customers.csv", "-j", threads, "dumps"]);
+        run.expect_code(0);
+        assert_eq!(briefs(&run), want, "-j{threads}");
+    }
 }
