@@ -479,6 +479,36 @@ fn not_kept(overflow: &PerLogin<u64>, hash: u64) -> u64 {
     }
 }
 
+/// One account's verifications under its budget.
+struct Checks<'a> {
+    scheme: Scheme,
+    hash: &'a [u8],
+    slow: bool,
+    /// Verifications allowed.
+    budget: usize,
+    opts: &'a Budget,
+    /// Verifications made.
+    made: usize,
+    /// A stop request was seen between two slow checks.
+    stopped: bool,
+}
+
+impl Checks<'_> {
+    /// Whether `password` verifies; `None` once the budget is spent or the run
+    /// is stopping (every later call says `None` too).
+    fn verify(&mut self, password: &[u8]) -> Option<bool> {
+        if self.made >= self.budget || self.stopped {
+            return None;
+        }
+        if self.slow && self.opts.stopped() {
+            self.stopped = true;
+            return None;
+        }
+        self.made += 1;
+        Some(verify::verify(self.scheme, self.hash, password))
+    }
+}
+
 /// Checks one account's candidates (`dropped`: its login's lines whose password
 /// was not kept, which leave it for review unless a kept one verifies).
 fn confirm_account(
@@ -504,8 +534,17 @@ fn confirm_account(
         (false, true) => opts.max_checks,
         (false, false) => usize::MAX,
     };
-    // Verifications made (the budget counts them) and candidates fully tried.
-    let (mut verifications, mut checked) = (0usize, 0u64);
+    let mut check = Checks {
+        scheme: acct.scheme,
+        hash: acct.hash,
+        slow,
+        budget,
+        opts,
+        made: 0,
+        stopped: false,
+    };
+    // Candidates fully tried.
+    let mut checked = 0u64;
     // (sightings, first seen, repairs of the first seen) of the passwords that
     // verified.
     let mut found: Option<(u64, Sighting, Via)> = None;
@@ -519,16 +558,10 @@ fn confirm_account(
     for (i, c) in cands.iter().enumerate() {
         let mut hit = match known.get(i).copied().flatten() {
             Some(ok) => ok.then_some(Via::NONE),
-            None => {
-                if verifications >= budget {
-                    break;
-                }
-                if slow && opts.stopped() {
-                    return (Verdict::Clear, verifications as u64);
-                }
-                verifications += 1;
-                verify::verify(acct.scheme, acct.hash, c.password).then_some(Via::NONE)
-            }
+            None => match check.verify(c.password) {
+                Some(ok) => ok.then_some(Via::NONE),
+                None => break,
+            },
         };
         if hit.is_none() {
             // The same password, as the dump may have damaged it: each repair
@@ -548,14 +581,9 @@ fn confirm_account(
                 let ok = match earlier {
                     Some(ok) => ok,
                     None => {
-                        if verifications >= budget {
+                        let Some(ok) = check.verify(bytes) else {
                             break;
-                        }
-                        if slow && opts.stopped() {
-                            return (Verdict::Clear, verifications as u64);
-                        }
-                        verifications += 1;
-                        let ok = verify::verify(acct.scheme, acct.hash, bytes);
+                        };
                         match twin {
                             Some(j) => {
                                 known.resize(cands.len(), None);
@@ -591,7 +619,7 @@ fn confirm_account(
     }
     // Tweaks: only when no leaked password verified, as found or repaired.
     let mut variant = None;
-    if found.is_none() && opts.tweaks && !unverifiable {
+    if found.is_none() && opts.tweaks && !unverifiable && !check.stopped {
         let mut made = Vec::new();
         'candidates: for c in cands {
             made.clear();
@@ -604,22 +632,22 @@ fn confirm_account(
                 {
                     continue;
                 }
-                if verifications >= budget {
-                    break 'candidates;
-                }
-                if slow && opts.stopped() {
-                    return (Verdict::Clear, verifications as u64);
-                }
-                verifications += 1;
-                if verify::verify(acct.scheme, acct.hash, bytes) {
-                    found = Some((c.info.sightings, c.info.first, Via::NONE));
-                    variant = Some(*t);
-                    break 'candidates;
+                match check.verify(bytes) {
+                    None => break 'candidates,
+                    Some(false) => {}
+                    Some(true) => {
+                        found = Some((c.info.sightings, c.info.first, Via::NONE));
+                        variant = Some(*t);
+                        break 'candidates;
+                    }
                 }
             }
         }
     }
-    let verifications = verifications as u64;
+    let verifications = check.made as u64;
+    if check.stopped {
+        return (Verdict::Clear, verifications);
+    }
     if found.is_none() && checked as usize >= cands.len() && dropped == 0 {
         return (Verdict::Clear, verifications);
     }

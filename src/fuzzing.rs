@@ -12,10 +12,12 @@ use crate::customers::{
     CsvFile, CustomerSource, CustomersError, RawRow, RowError, RowSink, SinkFactory,
 };
 use crate::index::{build, BuildOptions, Target};
+use crate::parse::block::{self, Block, Step};
 use crate::parse::{parse_line, parse_line_known, CsvRecord, CsvRecords, Lines, Parsed};
 
 /// The line finder (SSE2, and AVX2 where the CPU has it) against a naive split on
-/// `\n`, and the line rules on every line (the same with and without the NUL hint).
+/// `\n`, the line rules on every line (the same with and without the NUL hint),
+/// and stealer-log blocks read from a cut (primed) against a read from the start.
 pub fn lines(data: &[u8]) {
     let naive: Vec<(&[u8], Option<usize>, bool)> = naive_lines(data);
     let found: Vec<_> = Lines::new(data).map(|l| (l.bytes, l.sep, l.nul)).collect();
@@ -27,10 +29,35 @@ pub fn lines(data: &[u8]) {
             .collect();
         assert_eq!(found, naive, "AVX2 lines");
     }
-    for (line, _, nul) in naive {
+    for &(line, _, nul) in &naive {
         let a = outcome(parse_line(line));
         let b = outcome(parse_line_known(line, nul));
         assert_eq!(a, b, "the NUL hint changes nothing");
+    }
+    // Stealer-log blocks: a read that starts at a cut, primed from the lines
+    // before it, steps through the rest as a read from the start does.
+    fn steps<'a>(block: &mut Block, lines: &[(&'a [u8], Option<usize>, bool)]) -> Vec<Step<'a>> {
+        (lines.iter())
+            .map(|&(l, sep, nul)| {
+                let colon = if nul {
+                    None
+                } else {
+                    block::may_be_field(l, sep)
+                };
+                block.step(l, colon)
+            })
+            .collect()
+    }
+    let whole = steps(&mut Block::default(), &naive);
+    for cut in [naive.len() / 3, naive.len() / 2, naive.len() * 2 / 3] {
+        let offset: usize = naive[..cut].iter().map(|(l, ..)| l.len() + 1).sum();
+        let mut primed = Block::default();
+        primed.prime(block::lookback(&data[..offset]));
+        assert_eq!(
+            steps(&mut primed, &naive[cut..]),
+            whole[cut..],
+            "cut at line {cut}"
+        );
     }
 }
 

@@ -152,11 +152,7 @@ impl FileStats {
                 bytes: c.bytes,
                 lines: c.lines,
                 pairs: c.pairs,
-                skipped: SkipReason::ALL
-                    .iter()
-                    .map(|r| (r.name(), c.skipped[r.index()]))
-                    .filter(|&(_, n)| n > 0)
-                    .collect(),
+                skipped: skipped_by_reason(c).filter(|&(_, n)| n > 0).collect(),
                 candidate_pairs: c.candidate_pairs,
                 resets: resets.get(i).copied().unwrap_or(0),
             });
@@ -182,6 +178,11 @@ impl FileStats {
         }
         out
     }
+}
+
+/// Each skip reason's name and count.
+fn skipped_by_reason(c: &Counters) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+    (SkipReason::ALL.iter()).map(|r| (r.name(), c.skipped[r.index()]))
 }
 
 /// `1 file`, `2 files`.
@@ -213,10 +214,7 @@ impl Summary {
             bytes: c.bytes,
             lines: c.lines,
             pairs: c.pairs,
-            skipped: SkipReason::ALL
-                .iter()
-                .map(|r| (r.name(), c.skipped[r.index()]))
-                .collect(),
+            skipped: skipped_by_reason(c).collect(),
             skipped_total: c.skipped_total(),
             login_hits: 0,
             candidates: 0,

@@ -180,11 +180,17 @@ impl Block {
     /// start would be in.
     pub fn prime(&mut self, before: &[u8]) {
         for line in before.split(|&b| b == b'\n') {
-            let sep = memchr::memchr3(b':', b';', b'|', line)
-                .into_iter()
-                .chain(memchr::memchr(b'\t', line))
-                .min();
-            let _ = self.step(line, may_be_field(line, sep));
+            // As the scan: a line with a NUL byte is binary, never a field.
+            let colon = if memchr::memchr(0, line).is_some() {
+                None
+            } else {
+                let sep = memchr::memchr3(b':', b';', b'|', line)
+                    .into_iter()
+                    .chain(memchr::memchr(b'\t', line))
+                    .min();
+                may_be_field(line, sep)
+            };
+            let _ = self.step(line, colon);
         }
     }
 
@@ -281,6 +287,18 @@ mod tests {
         assert_eq!(may_be_field(b"alice@example.com:pw", Some(17)), None);
         assert_eq!(may_be_field(b"USER: x", Some(4)), Some(4));
         assert_eq!(may_be_field(b"USER| x", Some(4)), None);
+    }
+
+    /// Regression (found by fuzzing): priming opened a block on a `mail:` line
+    /// holding a NUL byte, which the scan reads as binary: the piece after the
+    /// cut paired a password the whole file did not.
+    #[test]
+    fn priming_ignores_a_field_line_with_a_nul_byte() {
+        let mut primed = Block::default();
+        primed.prime(b"mail: a\0b");
+        assert!(!primed.is_open());
+        primed.prime(b"mail: ab");
+        assert!(primed.is_open());
     }
 
     #[test]

@@ -242,6 +242,40 @@ fn no_password_or_hash_in_failing_runs() {
     }
 }
 
+/// Labelled outputs of one run.
+type Outputs = Vec<(&'static str, Vec<u8>)>;
+
+/// Scans `dumps` in `d` in every format with `--stats` and `--review` (and
+/// `extra`), each run exiting 0; returns, per format, its stdout and every output
+/// labelled (`stdout`, `stderr`, `stats`, `review`).
+fn outputs_in_every_format(d: &Path, extra: &[&str]) -> Vec<(String, Outputs)> {
+    let mut all = Vec::new();
+    for format in ["ndjson", "csv", "ids"] {
+        let mut args = vec![
+            "--customers",
+            "customers.csv",
+            "--format",
+            format,
+            "--stats",
+            "stats.json",
+            "--review",
+            "review.ndjson",
+        ];
+        args.extend_from_slice(extra);
+        args.push("dumps");
+        let run = scan(d, &args);
+        run.expect_code(0);
+        let outputs = vec![
+            ("stdout", run.stdout.clone().into_bytes()),
+            ("stderr", run.stderr.into_bytes()),
+            ("stats", std::fs::read(d.join("stats.json")).unwrap()),
+            ("review", std::fs::read(d.join("review.ndjson")).unwrap()),
+        ];
+        all.push((run.stdout, outputs));
+    }
+    all
+}
+
 /// A repaired password (issue 17) is a password too: neither the dump's damaged
 /// form nor what it was repaired to reaches any output, in any format, whether
 /// the repair verified or not. Only the repairs' names do.
@@ -288,40 +322,18 @@ fn no_repaired_password_in_any_output() {
         .iter()
         .flat_map(|f| f.windows(6).map(<[u8]>::to_vec).collect::<Vec<_>>())
         .collect();
-    for format in ["ndjson", "csv", "ids"] {
-        let run = scan(
-            d,
-            &[
-                "--customers",
-                "customers.csv",
-                "--format",
-                format,
-                "--stats",
-                "stats.json",
-                "--review",
-                "review.ndjson",
-                "dumps",
-            ],
-        );
-        run.expect_code(0);
-        let stats = std::fs::read(d.join("stats.json")).unwrap();
-        let review = std::fs::read(d.join("review.ndjson")).unwrap();
-        for (what, bytes) in [
-            ("stdout", run.stdout.as_bytes()),
-            ("stderr", run.stderr.as_bytes()),
-            ("stats", &stats[..]),
-            ("review", &review[..]),
-        ] {
+    for (stdout, outputs) in outputs_in_every_format(d, &[]) {
+        for (what, bytes) in &outputs {
             for p in &pieces {
                 assert!(
                     !contains_bytes(bytes, p),
-                    "{format} {what} holds {:?}",
+                    "{what} holds {:?}",
                     String::from_utf8_lossy(p)
                 );
             }
         }
-        assert!(run.stdout.contains("rep-1") && run.stdout.contains("rep-2"));
-        assert!(!run.stdout.contains("rep-3"));
+        assert!(stdout.contains("rep-1") && stdout.contains("rep-2"));
+        assert!(!stdout.contains("rep-3"));
     }
 }
 
@@ -344,34 +356,11 @@ fn no_variant_in_any_output() {
         "dumps/d.txt",
         "one@x.example:zq9-SECRET-pw\ntwo@x.example:zq9-SECRET-pw2\nthree@x.example:Zq9-SECRET-x\n",
     );
-    for format in ["ndjson", "csv", "ids"] {
-        let run = scan(
-            d,
-            &[
-                "--customers",
-                "customers.csv",
-                "--tweaks",
-                "--format",
-                format,
-                "--stats",
-                "stats.json",
-                "--review",
-                "review.ndjson",
-                "dumps",
-            ],
-        );
-        run.expect_code(0);
-        let stats = std::fs::read_to_string(d.join("stats.json")).unwrap();
-        let review = std::fs::read_to_string(d.join("review.ndjson")).unwrap();
-        for (what, text) in [
-            ("stdout", &run.stdout),
-            ("stderr", &run.stderr),
-            ("stats", &stats),
-            ("review", &review),
-        ] {
-            assert_clean(&format!("{format} {what}"), text);
+    for (stdout, outputs) in outputs_in_every_format(d, &["--tweaks"]) {
+        for (what, bytes) in &outputs {
+            assert_clean(what, &String::from_utf8_lossy(bytes));
         }
-        assert!(run.stdout.contains("tw-1") && run.stdout.contains("tw-2"));
-        assert!(!run.stdout.contains("tw-3"));
+        assert!(stdout.contains("tw-1") && stdout.contains("tw-2"));
+        assert!(!stdout.contains("tw-3"));
     }
 }
