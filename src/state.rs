@@ -16,7 +16,9 @@
 //! list's own fields, never a password) until `leakmatch ack` acknowledges the run
 //! ([`State::ack`]). A later run reports every pending reset again, marked with the
 //! run that first reported it, so a list lost between the scan and the password
-//! resets is never lost for good, and nothing acknowledged comes back.
+//! resets is never lost for good, and nothing acknowledged comes back: not even
+//! from a file the state cannot record (read with an error, so read again every
+//! run), whose acknowledged resets are kept as [`Delivered`] until it is.
 //!
 //! One run at a time: [`State::open`] takes an exclusive lock on `DIR/lock` (an
 //! advisory `flock`, held until the run ends; the kernel drops it when a process
@@ -100,6 +102,30 @@ struct OnDisk {
     /// Resets reported and not yet acknowledged, sorted by account_id.
     #[serde(default)]
     pending: Vec<PendingReset>,
+    /// The customers snapshot the pending resets were last listed against (hex).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pending_snapshot: String,
+    /// Acknowledged resets first seen in a file the state has not recorded (one
+    /// read with an error, which every run reads again): a later run against the
+    /// same customers that finds nothing more of them does not list them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    delivered: Vec<Delivered>,
+}
+
+/// An acknowledged reset whose first sighting is in a file not recorded.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Delivered {
+    /// `account_id`.
+    pub account_id: String,
+    /// The first sighting's file, as the list named it.
+    pub file: String,
+    /// And its line.
+    pub line: u64,
+    /// Lines whose password verified, as delivered: a run that finds more lists
+    /// the account again (a new sighting).
+    pub sightings: u64,
+    /// The customers snapshot it was found against (hex).
+    pub snapshot: String,
 }
 
 /// A reset reported by a run and not yet acknowledged: the reset list's fields.
@@ -350,10 +376,54 @@ impl State {
     /// Records this run ([`State::next_run`]) and its reset list, every reset
     /// pending until acknowledged: `resets` must already hold the earlier pending
     /// ones (the list reports them again).
-    pub fn record_run(&mut self, mut resets: Vec<PendingReset>) {
+    pub fn record_run(&mut self, mut resets: Vec<PendingReset>, snapshot: u64) {
         self.disk.last_run = self.next_run();
         resets.sort_unstable_by(|a, b| a.account_id.cmp(&b.account_id));
         self.disk.pending = resets;
+        self.disk.pending_snapshot = snapshot_hex(snapshot);
+    }
+
+    /// The acknowledged resets a run against `snapshot` must not list again: by
+    /// account_id, each (first-seen file, line, sightings) delivered.
+    pub fn delivered(
+        &self,
+        snapshot: u64,
+    ) -> std::collections::HashMap<String, Vec<(String, u64, u64)>> {
+        let snapshot = snapshot_hex(snapshot);
+        let mut by_account = std::collections::HashMap::<String, Vec<_>>::new();
+        for d in self
+            .disk
+            .delivered
+            .iter()
+            .filter(|d| d.snapshot == snapshot)
+        {
+            by_account.entry(d.account_id.clone()).or_default().push((
+                d.file.clone(),
+                d.line,
+                d.sightings,
+            ));
+        }
+        by_account
+    }
+
+    /// Forgets delivered resets that no run can find again as they were: those
+    /// against another customers snapshot, and those whose file is recorded now
+    /// (a recorded file is not read again).
+    pub fn prune_delivered(&mut self, snapshot: u64) {
+        self.prune_delivered_hex(&snapshot_hex(snapshot));
+    }
+
+    fn prune_delivered_hex(&mut self, snapshot: &str) {
+        let recorded: std::collections::HashSet<&str> =
+            self.disk.files.values().map(|e| e.path.as_str()).collect();
+        let keep: Vec<Delivered> = std::mem::take(&mut self.disk.delivered)
+            .into_iter()
+            .filter(|d| {
+                let on_disk = d.file.split('!').next().unwrap_or_default();
+                d.snapshot == snapshot && !recorded.contains(on_disk)
+            })
+            .collect();
+        self.disk.delivered = keep;
     }
 
     /// Acknowledges run `run`: its list was delivered, so every reset it held (those
@@ -368,7 +438,23 @@ impl State {
             });
         }
         let before = self.disk.pending.len();
-        self.disk.pending.retain(|p| p.since > run);
+        let (acked, pending): (Vec<_>, Vec<_>) = std::mem::take(&mut self.disk.pending)
+            .into_iter()
+            .partition(|p| p.since <= run);
+        self.disk.pending = pending;
+        // Kept until a run records their file (see `prune_delivered`).
+        let snapshot = &self.disk.pending_snapshot;
+        self.disk
+            .delivered
+            .extend(acked.into_iter().map(|p| Delivered {
+                account_id: p.account_id,
+                file: p.first_seen_file,
+                line: p.first_seen_line,
+                sightings: p.sightings,
+                snapshot: snapshot.clone(),
+            }));
+        let snapshot = self.disk.pending_snapshot.clone();
+        self.prune_delivered_hex(&snapshot);
         Ok(Acked {
             delivered: before - self.disk.pending.len(),
             pending: self.disk.pending.len(),
@@ -530,8 +616,8 @@ mod tests {
                 ..
             })
         ));
-        st.record_run(vec![reset("b", 1), reset("a", 1)]);
-        st.record_run(vec![reset("a", 1), reset("b", 1), reset("c", 2)]);
+        st.record_run(vec![reset("b", 1), reset("a", 1)], 7);
+        st.record_run(vec![reset("a", 1), reset("b", 1), reset("c", 2)], 7);
         st.stage().unwrap().commit().unwrap();
         drop(st);
         let mut st = State::open(dir.path(), false).unwrap();
@@ -569,6 +655,24 @@ mod tests {
             err.contains("no run 3 (the last run recorded is 2)"),
             "{err}"
         );
+    }
+
+    /// An acknowledged reset is kept as delivered while its file is not
+    /// recorded, for the customers it was found against only; recording its file
+    /// forgets it.
+    #[test]
+    fn delivered_resets_last_while_their_file_is_unrecorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = State::open(dir.path(), false).unwrap();
+        st.record_run(vec![reset("a", 1)], 7);
+        st.ack(1).unwrap();
+        let want = vec![("d.txt".to_string(), 1, 1)];
+        assert_eq!(st.delivered(7).get("a"), Some(&want));
+        assert!(st.delivered(8).is_empty());
+        let id = FileId { hash: 1, size: 1 };
+        st.record(&id, 7, Path::new("d.txt"), None);
+        st.prune_delivered(7);
+        assert!(st.delivered(7).is_empty());
     }
 
     #[test]

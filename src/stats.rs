@@ -43,6 +43,10 @@ pub struct Summary {
     /// With `--state`: of those, resets an earlier run reported that were not
     /// acknowledged (`leakmatch ack`) since, reported again.
     pub accounts_unacknowledged: u64,
+    /// With `--state`: accounts found again exactly as a run already delivered
+    /// (acknowledged) them, in a file the state could not record: not listed
+    /// again.
+    pub accounts_delivered_before: u64,
     /// Of the accounts to reset, those whose password verified only once repaired
     /// from the dump's damage, by repair (`hex`, `cp1252`, `mojibake`,
     /// `trailing_space`; see [`crate::recover`]).
@@ -221,6 +225,7 @@ impl Summary {
             verifications: 0,
             accounts_to_reset: 0,
             accounts_unacknowledged: 0,
+            accounts_delivered_before: 0,
             accounts_via: BTreeMap::new(),
             accounts_variant: BTreeMap::new(),
             run: None,
@@ -299,6 +304,13 @@ impl Summary {
                 s,
                 "  ... reported before    {} (not acknowledged yet)",
                 self.accounts_unacknowledged
+            );
+        }
+        if self.accounts_delivered_before > 0 {
+            let _ = writeln!(
+                s,
+                "  ... delivered before   {} (found again as acknowledged: not listed)",
+                self.accounts_delivered_before
             );
         }
         let repaired: Vec<String> = (self.accounts_via.iter())

@@ -15,7 +15,7 @@ use super::JobError;
 /// identity of every file on disk the run reads.
 pub(super) struct Incremental {
     pub(super) state: State,
-    snapshot: u64,
+    pub(super) snapshot: u64,
     ids: HashMap<PathBuf, (FileId, Stat)>,
     pub(super) skipped: u64,
     /// The names of the files skipped as scanned before, in order.
@@ -98,7 +98,7 @@ impl Incremental {
         errors: &[InputError],
         resets: Vec<PendingReset>,
     ) -> Result<StagedFile, JobError> {
-        self.state.record_run(resets);
+        self.state.record_run(resets, self.snapshot);
         let failed: BTreeSet<&str> = errors.iter().map(|e| e.display.as_str()).collect();
         // An error inside an archive (`a.tgz!b.zip!c`) keeps the archive on disk
         // (`a.tgz`) out of the state, as one on the archive itself does.
@@ -122,6 +122,7 @@ impl Incremental {
                 self.state.record(id, self.snapshot, path, Some(*stat));
             }
         }
+        self.state.prune_delivered(self.snapshot);
         Ok(self.state.stage()?)
     }
 }

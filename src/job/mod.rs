@@ -7,7 +7,7 @@
 //! binary builds a [`ScanJob`] from its flags; nothing here knows about the command
 //! line.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -224,7 +224,27 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
     let earlier = incremental
         .as_mut()
         .map_or_else(Vec::new, |i| i.state.take_pending());
-    let merged = (!earlier.is_empty()).then(|| with_pending(&resets, &earlier));
+    // And never again a reset acknowledged from a file it could not record, found
+    // there again as it was delivered (the file is read every night).
+    let delivered = (incremental.as_ref())
+        .map(|i| i.state.delivered(i.snapshot))
+        .unwrap_or_default();
+    let mut already_delivered = 0u64;
+    let merged = (!earlier.is_empty() || !delivered.is_empty()).then(|| {
+        let mut list = with_pending(&resets, &earlier);
+        list.retain(|r| {
+            let seen = r.pending_since.is_none()
+                && delivered.get(r.account_id.as_ref()).is_some_and(|d| {
+                    d.iter().any(|(file, line, sightings)| {
+                        (file.as_str(), *line, *sightings)
+                            == (r.first_seen.file, r.first_seen.line, r.sightings)
+                    })
+                });
+            already_delivered += u64::from(seen);
+            !seen
+        });
+        list
+    });
     let marked = incremental.is_some();
     let write_list = |w: &mut dyn Write| match &merged {
         Some(list) => report::write_resets(w, job.format, marked, &list[..]),
@@ -242,6 +262,7 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         .filter(|r| r.pending_since.is_some())
         .count() as u64;
     summary.run = incremental.as_ref().map(|i| i.state.next_run());
+    summary.accounts_delivered_before = already_delivered;
     // Repairs and variants of the listed accounts, in one pass (over the
     // findings themselves when no pending reset joins them).
     let mut by_via = [0u64; Via::ALL.len()];
@@ -277,9 +298,24 @@ pub fn run_scan(job: &ScanJob, stdout: &mut dyn Write) -> Result<JobOutcome, Job
         summary.index_bytes_per_customer = loaded_customers.index_bytes as f64 / indexed as f64;
     }
     summary.threads = rayon::current_num_threads();
+    // The listed accounts by the file they were first seen in.
     let mut resets_per_file = vec![0u64; scanned.files.len()];
-    for f in &checked.findings {
-        resets_per_file[f.first_seen.file as usize] += 1;
+    match &merged {
+        Some(list) => {
+            let index: HashMap<&str, usize> = (scanned.files.iter().enumerate())
+                .map(|(i, f)| (f.as_str(), i))
+                .collect();
+            for r in list {
+                if let Some(&i) = index.get(r.first_seen.file) {
+                    resets_per_file[i] += 1;
+                }
+            }
+        }
+        None => {
+            for f in &checked.findings {
+                resets_per_file[f.first_seen.file as usize] += 1;
+            }
+        }
     }
     summary.per_file = FileStats::all(
         &scanned.files,

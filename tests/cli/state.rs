@@ -14,11 +14,13 @@ fn state_zip_with_corrupt_member_is_not_recorded() {
     let (run, _) = state_run(d, &[]);
     run.expect_code(1);
     assert_eq!(briefs(&run), CORRUPT_ZIP_RESULT);
-    // The archive is read again (and reported again); the clean file is skipped.
+    // The archive is read again (its reset, acknowledged, is not listed twice);
+    // the clean file is skipped.
     let (run, stats) = state_run(d, &[]);
     run.expect_code(1);
     assert!(run.stderr.contains("arch.zip"), "{}", run.stderr);
-    assert_eq!(briefs(&run), "c-1 sha1 1 dumps/arch.zip!a-good.txt:1\n");
+    assert_eq!(briefs(&run), "");
+    assert_eq!(stat(&stats, "accounts_delivered_before"), 1);
     assert_eq!(stat(&stats, "files_skipped_seen"), 1);
 }
 
@@ -693,4 +695,41 @@ fn a_crash_at_any_step_never_loses_a_reset() {
         let (run, _) = state_run_unacked(d, ["--customers", "customers.csv"], &[]);
         assert_eq!(run.stdout, "", "{point}: nothing twice after the ack");
     }
+}
+
+/// Regression: a file read with an error is never recorded, so every night reads
+/// it again; its resets came back after they were acknowledged, every night.
+/// Now a reset found again exactly as delivered (same first sighting, same
+/// number of sightings, same customers) is not listed again; a new sighting of
+/// it, or new customers, lists it.
+#[test]
+fn an_acknowledged_reset_in_a_damaged_file_is_not_listed_again() {
+    let dir = state_setup();
+    let d = dir.path();
+    // A gzip cut short after a whole line: c-3's line is read, then the error.
+    let mut cut =
+        gzip(format!("three@x.example:pw-three\n{}", "filler:x\n".repeat(50_000)).as_bytes());
+    cut.truncate(cut.len() - 20);
+    write(d, "dumps/damaged.txt.gz", cut);
+    let (first, stats) = state_run_unacked(d, ["--customers", "customers.csv"], &[]);
+    first.expect_code(1);
+    assert!(
+        briefs(&first).contains("c-3 sha1 1 dumps/damaged.txt.gz:1"),
+        "{}",
+        first.stdout
+    );
+    ack(d, stat(&stats, "run")).expect_code(0);
+    let (second, stats) = state_run_unacked(d, ["--customers", "customers.csv"], &[]);
+    second.expect_code(1);
+    assert!(!briefs(&second).contains("c-3 "), "{}", second.stdout);
+    assert_eq!(stat(&stats, "accounts_delivered_before"), 1);
+    ack(d, stat(&stats, "run")).expect_code(0);
+    // A new sighting lists it again.
+    write(d, "dumps/zz-new.txt", "three@x.example:pw-three\n");
+    let (third, _) = state_run_unacked(d, ["--customers", "customers.csv"], &[]);
+    assert!(
+        briefs(&third).contains("c-3 sha1 2 dumps/damaged.txt.gz:1"),
+        "{}",
+        third.stdout
+    );
 }
