@@ -6,10 +6,13 @@ Run from the repository root:
 
     python3 corpus-samples/make_stealer.py
 
-Writes stealer/customers.csv, the logs under stealer/logs/ and
-stealer/expected.ndjson. The expected list is worked out here by this script's
-own reader of the block rules as the README states them (labels, at most 4
-lines from login to password, blank lines and rules end a block), with hashlib.
+Writes stealer/customers.csv, the logs under stealer/logs/,
+stealer/expected.ndjson and stealer/expected-url-filter.ndjson (with
+`--url-filter shop.example --url-filter cloud.example`). The expected lists are
+worked out here by this script's own reader of the block rules as the README
+states them (labels, at most 4 lines from login to password and from a URL to
+its credential, blank lines and rules end a block; stealer URL lines; a filter
+keeps a host and its subdomains, and credentials naming no URL), with hashlib.
 """
 import csv
 import hashlib
@@ -87,7 +90,9 @@ LOGS = {
         "PASS: pw-s12",
         "mail: s13@stealer.test",
         "s14@stealer.test:pw-s14",
-        "pass: pw-s13",  # three lines after its login, a plain line between
+        "pass: pw-s13",  # three lines after its login; four after new.example's URL
+        "https://Shop.Example/login:s12@stealer.test:pw-s12",  # a stealer URL line
+        "https://other.example/:s04@stealer.test:pw-s04",
     ],
 }
 
@@ -115,30 +120,59 @@ def is_break(line):
 
 
 def pairs_of(lines):
-    """(login, password, line number) of every pair, blocks and plain lines."""
-    out, login, age = [], None, 0
+    """(login, password, line number, URL or None) of every pair, blocks and
+    plain lines."""
+    out, login, age, url, url_line = [], None, 0, None, 0
     for n, line in enumerate(lines, start=1):
         if login is not None:
             age += 1
+        if url is not None and n - url_line > 4:
+            url = None
         field = label_of(line)
         if field is None:
-            if login is not None and (age > 4 or is_break(line)):
+            if is_break(line):
+                login, url = None, None
+            elif login is not None and age > 4:
                 login = None
             sep = first_sep(line)
-            if sep is not None and line[sep] == ":" and line[:sep] and line[sep + 1:]:
-                out.append((line[:sep], line[sep + 1:], n))
+            if sep is not None and line[sep] == ":" and line[sep + 1:].startswith("//"):
+                rest = line[sep + 3:]
+                cred = rest[rest.index(":") + 1:]
+                user, pw = cred.split(":", 1)
+                out.append((user, pw, n, line[:sep + 3 + rest.index(":")]))
+            elif sep is not None and line[sep] == ":" and line[:sep] and line[sep + 1:]:
+                out.append((line[:sep], line[sep + 1:], n, None))
             continue
         if login is not None and age > 4:
             login = None
         kind, value = field
-        if kind == "login" and value.strip():
+        if kind == "url":
+            login, url, url_line = None, value.rstrip() or None, n
+        elif kind == "login" and value.strip():
             login, age = value, 0
         elif kind == "password" and login is not None and value:
-            out.append((login, value, n))
+            out.append((login, value, n, url))
             login = None
         else:
             login = None
     return out
+
+
+def host_of(url):
+    rest = url.split("://", 1)[1] if "://" in url else url
+    for stop in "/?# \t":
+        rest = rest.split(stop, 1)[0]
+    host = rest.rsplit("@", 1)[-1]
+    if ":" in host and host.rsplit(":", 1)[1].isdigit():
+        host = host.rsplit(":", 1)[0]
+    return host.rstrip(".").lower()
+
+
+def kept(url, hosts):
+    if url is None:
+        return True
+    h = host_of(url)
+    return any(h == k or h.endswith("." + k) for k in hosts)
 
 
 def main():
@@ -149,24 +183,32 @@ def main():
         w.writerow(["account_id", "login", "password_hash"])
         for a in accounts:
             w.writerow([a, f"{a}@stealer.test", hashlib.sha1(f"pw-{a}".encode()).hexdigest()])
-    found = {}
     for rel in sorted(LOGS, key=lambda p: p.split("/")):
         path = HERE / "logs" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(LOGS[rel]) + "\n")
-        for login, pw, n in pairs_of(LOGS[rel]):
+    write_expected(accounts, HERE / "expected.ndjson", None)
+    write_expected(accounts, HERE / "expected-url-filter.ndjson", ["shop.example", "cloud.example"])
+
+
+def write_expected(accounts, out, hosts):
+    """The reset list of a scan of every log (with `--url-filter` HOSTS)."""
+    found = {}
+    for rel in sorted(LOGS, key=lambda p: p.split("/")):
+        for login, pw, n, url in pairs_of(LOGS[rel]):
+            if hosts is not None and not kept(url, hosts):
+                continue
             a = login.strip().lower().split("@")[0]
             if a in accounts and login.strip().lower() == f"{a}@stealer.test" and pw == f"pw-{a}":
                 count, first = found.get(a, (0, (f"{PREFIX}/{rel}", n)))
                 found[a] = (count + 1, first)
-    with open(HERE / "expected.ndjson", "w") as f:
+    with open(out, "w") as f:
         for a in sorted(found):
             count, (file, line) = found[a]
             rec = {"account_id": a, "login": f"{a}@stealer.test", "reason": "password_match",
                    "scheme": "sha1", "sightings": count,
                    "first_seen": {"file": file, "line": line}}
             f.write(json.dumps(rec, separators=(",", ":")) + "\n")
-
 
 if __name__ == "__main__":
     main()

@@ -12,6 +12,7 @@ use leakmatch::confirm::{Budget, DEFAULT_MAX_CHECKS};
 use leakmatch::control::RunControl;
 use leakmatch::index::BuildOptions;
 use leakmatch::job::ScanJob;
+use leakmatch::parse::url::UrlFilter;
 use leakmatch::plan::{Customers, Join, PlanOptions};
 use leakmatch::report::OutputFormat;
 use leakmatch::scan::ScanOptions;
@@ -166,6 +167,13 @@ pub struct ScanArgs {
     /// The output is the same either way.
     #[arg(long, value_enum, value_name = "SIDE", default_value_t = Join::Auto)]
     pub join: Join,
+
+    /// Keep only the credentials a stealer log saved for HOST or its subdomains
+    /// (repeatable): a `URL:login:password` line's URL, a block's `URL:` or
+    /// `Host:`. Others are skipped as `url_filtered`; credentials that name no
+    /// URL (combolists, JSON, CSV) are kept.
+    #[arg(long = "url-filter", value_name = "HOST")]
+    pub url_filter: Vec<String>,
 
     /// Follow symbolic links found while walking directories (a path named here
     /// is always followed). Without it they are passed over, as rg and fd do.
@@ -322,6 +330,8 @@ impl ScanArgs {
             review: self.review.clone(),
             scan: ScanOptions {
                 control: Some(control),
+                url_filter: (!self.url_filter.is_empty())
+                    .then(|| Arc::new(UrlFilter::new(self.url_filter.iter().map(String::as_str)))),
                 ..ScanOptions::default()
             },
             state: self.state.clone(),

@@ -36,7 +36,8 @@ pub fn lines(data: &[u8]) {
     }
     // Stealer-log blocks: a read that starts at a cut, primed from the lines
     // before it, steps through the rest as a read from the start does.
-    fn steps<'a>(block: &mut Block, lines: &[(&'a [u8], Option<usize>, bool)]) -> Vec<Step<'a>> {
+    type Stepped<'a> = (Step<'a>, Option<Vec<u8>>);
+    fn steps<'a>(block: &mut Block, lines: &[(&'a [u8], Option<usize>, bool)]) -> Vec<Stepped<'a>> {
         (lines.iter())
             .map(|&(l, sep, nul)| {
                 let colon = if nul {
@@ -44,7 +45,8 @@ pub fn lines(data: &[u8]) {
                 } else {
                     block::may_be_field(l, sep)
                 };
-                block.step(l, colon)
+                let step = block.step(l, colon);
+                (step, block.url().map(<[u8]>::to_vec))
             })
             .collect()
     }

@@ -22,7 +22,8 @@ Dump lines; shapes mix freely within a file; bytes, no encoding required:
                      is everything after it (a@b.c:pa:ss gives pa:ss)
   URL:login:password stealer-log lines: scheme://host[:port][/path]:login:pw
   URL: / Username: / Password: lines (any case; Host:, USER:, Login:, PASS:)
-                     stealer-log blocks, up to a blank line or a ==== rule
+                     stealer-log blocks, up to a blank line or a ==== rule;
+                     --url-filter HOST keeps those saved for HOST
   JSON lines         login under email, login, username, user or mail;
                      password under password, pass, passwd or pwd
   FILE.csv           a header names the same columns; RFC 4180 quoting

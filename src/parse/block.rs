@@ -126,19 +126,29 @@ pub fn is_break(line: &[u8]) -> bool {
     }
 }
 
-/// An open block: the last login and how many lines ago it was.
+/// An open block: the last login and how many lines ago it was, and the last
+/// `URL:` (or `Host:`) value and how many lines ago it was.
 #[derive(Debug, Default)]
 pub struct Block {
     login: Vec<u8>,
     age: u64,
     open: bool,
+    url: Vec<u8>,
+    url_age: u64,
 }
 
 impl Block {
-    /// Whether a login waits for its password (every line must then be stepped).
+    /// Whether a login waits for its password, or a URL for its credential
+    /// (every line must then be stepped).
     #[inline(always)]
     pub fn is_open(&self) -> bool {
-        self.open
+        self.open || !self.url.is_empty()
+    }
+
+    /// The URL the block named at most [`MAX_GAP`] lines ago, if any: after a
+    /// [`Step::Pair`], the site the credential was saved for.
+    pub fn url(&self) -> Option<&[u8]> {
+        (!self.url.is_empty()).then_some(&self.url[..])
     }
 
     /// Takes one line (without its `\n`; `colon` is [`may_be_field`]'s answer):
@@ -147,8 +157,17 @@ impl Block {
         if self.open {
             self.age += 1;
         }
+        if !self.url.is_empty() {
+            self.url_age += 1;
+            if self.url_age > MAX_GAP {
+                self.url.clear();
+            }
+        }
         let Some((field, value)) = colon.and_then(|c| field_at(line, c)) else {
-            if self.open && (self.age > MAX_GAP || is_break(line)) {
+            if self.is_open() && is_break(line) {
+                self.close();
+                self.url.clear();
+            } else if self.open && self.age > MAX_GAP {
                 self.close();
             }
             return Step::Other;
@@ -157,7 +176,12 @@ impl Block {
             self.close();
         }
         match field {
-            Field::Url => self.close(),
+            Field::Url => {
+                self.close();
+                self.url.clear();
+                self.url.extend_from_slice(value.trim_ascii_end());
+                self.url_age = 0;
+            }
             Field::Login if value.trim_ascii().is_empty() => self.close(),
             Field::Login => {
                 self.login.clear();

@@ -8,6 +8,7 @@
 //! | [`lines`] | finding lines, their first separator and NUL bytes (SIMD) |
 //! | [`combo`] | `login SEP password` and stealer-log `URL:login:password` lines |
 //! | [`block`] | stealer-log blocks (`URL:` / `Username:` / `Password:` lines) |
+//! | [`url`] | `--url-filter`: the host a credential's URL names |
 //! | [`json`] | JSON object lines |
 //! | [`csv`] | CSV records (columns from the header) and their line numbers |
 //! | [`keys`] | the key names of a login or a password (JSON and CSV) |
@@ -29,6 +30,7 @@ pub mod keys;
 pub mod lines;
 pub mod skip;
 mod swar;
+pub mod url;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -35,11 +35,13 @@ pub enum SkipReason {
     /// without its login): the pair is counted on the password's line
     /// ([`super::block`]).
     BlockField,
+    /// A credential saved for a site `--url-filter` does not keep.
+    UrlFiltered,
 }
 
 impl SkipReason {
     /// Every reason, in the order reports list them.
-    pub const ALL: [SkipReason; 13] = [
+    pub const ALL: [SkipReason; 14] = [
         SkipReason::Blank,
         SkipReason::Comment,
         SkipReason::Binary,
@@ -53,6 +55,7 @@ impl SkipReason {
         SkipReason::CsvNoColumns,
         SkipReason::CsvBadRecord,
         SkipReason::BlockField,
+        SkipReason::UrlFiltered,
     ];
 
     /// Number of reasons (size of a counter array).
@@ -74,6 +77,7 @@ impl SkipReason {
             SkipReason::CsvNoColumns => "csv_no_columns",
             SkipReason::CsvBadRecord => "csv_bad_record",
             SkipReason::BlockField => "block_field",
+            SkipReason::UrlFiltered => "url_filtered",
         }
     }
 

@@ -7,6 +7,7 @@ use super::{Counters, ScanOptions, UnitOut};
 use crate::candidates::Sighting;
 use crate::login;
 use crate::parse::block::{self, Block, Step};
+use crate::parse::url::{url_before, UrlFilter};
 use crate::parse::{self, Parsed, SkipReason};
 
 /// Lines per lookup batch.
@@ -60,6 +61,8 @@ pub(super) struct LineScanner<P> {
     norm: Vec<u8>,
     /// A stealer-log block whose login waits for its password.
     pub(super) block: Block,
+    /// `--url-filter`.
+    url_filter: Option<std::sync::Arc<UrlFilter>>,
     /// The AVX2 line classifier, where the CPU has it.
     #[cfg(target_arch = "x86_64")]
     avx2: Option<parse::Avx2>,
@@ -75,6 +78,7 @@ impl<P: Probe> LineScanner<P> {
             line: 0,
             norm: Vec::with_capacity(256),
             block: Block::default(),
+            url_filter: opts.url_filter.clone(),
             #[cfg(target_arch = "x86_64")]
             avx2: parse::Avx2::detect().filter(|_| !opts.baseline_simd),
         }
@@ -145,6 +149,10 @@ impl<P: Probe> LineScanner<P> {
                         continue;
                     }
                     Step::Pair(login, password) => {
+                        if self.filtered(self.block.url()) {
+                            out.counters.skipped[SkipReason::UrlFiltered.index()] += 1;
+                            continue;
+                        }
                         out.counters.pairs += 1;
                         self.lookup_now(&login, password, self.line, out);
                         continue;
@@ -161,7 +169,8 @@ impl<P: Probe> LineScanner<P> {
                 None => match parse::parse_line_known(line, nul) {
                     Parsed::Pair(c) => match (c.login, c.password) {
                         (Cow::Borrowed(l), Cow::Borrowed(p)) => (l, p),
-                        // Decoded JSON escapes: rare, looked up at once.
+                        // Decoded JSON escapes: rare, looked up at once (a JSON
+                        // line names no URL for --url-filter).
                         (l, p) => {
                             out.counters.pairs += 1;
                             self.lookup_now(&l, &p, self.line, out);
@@ -174,6 +183,10 @@ impl<P: Probe> LineScanner<P> {
                     }
                 },
             };
+            if self.url_filter.is_some() && self.filtered(url_before(line, login)) {
+                out.counters.skipped[SkipReason::UrlFiltered.index()] += 1;
+                continue;
+            }
             out.counters.pairs += 1;
             let hash = login::hash_login(login, &mut self.norm);
             self.probe.hashed(hash);
@@ -204,6 +217,16 @@ impl<P: Probe> LineScanner<P> {
                 self.probe.prefetch_slot(p.hash);
                 probing.push(p);
             }
+        }
+    }
+
+    /// Whether `--url-filter` drops a credential saved for `url` (one that names
+    /// no URL is kept).
+    #[cold]
+    fn filtered(&self, url: Option<&[u8]>) -> bool {
+        match (&self.url_filter, url) {
+            (Some(filter), Some(url)) => !filter.allows(url),
+            _ => false,
         }
     }
 
@@ -322,6 +345,8 @@ mod tests {
                         Just(b"https://h.io:81/p:alice@x.io:pw".to_vec()),
                         Just(br#"{"email":"alice@x.io","password":"pw"}"#.to_vec()),
                         Just(b"URL: https://h.io/login".to_vec()),
+                        Just(b"Host: other.example".to_vec()),
+                        Just(b"https://other.example/:alice@x.io:pw".to_vec()),
                         Just(b"Username: alice@x.io".to_vec()),
                         Just(b"USER:ALICE@x.io\r".to_vec()),
                         Just(b"Password: pw".to_vec()),
@@ -352,17 +377,27 @@ mod tests {
                 prop_assert_eq!(c.lines, expected_lines(&bytes));
                 prop_assert_eq!(c.lines, c.pairs + c.skipped_total());
 
-                let mut merged = Candidates::default();
-                let mut total = Counters::default();
-                let mut offset = 0;
-                for r in split_chunks(&bytes, chunk) {
-                    let part = scan_part(&bytes[r.clone()], &bytes[..r.start], v, &ScanOptions::default());
-                    merged.append(part.candidates, offset);
-                    offset += part.counters.lines;
-                    total.add(&part.counters);
+                // Cut into chunks, with and without --url-filter: the same.
+                let filter = ScanOptions {
+                    url_filter: Some(std::sync::Arc::new(UrlFilter::new(["other.example"]))),
+                    ..ScanOptions::default()
+                };
+                for opts in [ScanOptions::default(), filter] {
+                    let whole = scan_bytes_with(&bytes, v, &opts);
+                    let c = &whole.counters;
+                    prop_assert_eq!(c.lines, c.pairs + c.skipped_total());
+                    let mut merged = Candidates::default();
+                    let mut total = Counters::default();
+                    let mut offset = 0;
+                    for r in split_chunks(&bytes, chunk) {
+                        let part = scan_part(&bytes[r.clone()], &bytes[..r.start], v, &opts);
+                        merged.append(part.candidates, offset);
+                        offset += part.counters.lines;
+                        total.add(&part.counters);
+                    }
+                    prop_assert_eq!(&total, c);
+                    prop_assert_eq!(candidates_sorted(&merged), candidates_sorted(&whole.candidates));
                 }
-                prop_assert_eq!(&total, c);
-                prop_assert_eq!(candidates_sorted(&merged), candidates_sorted(&whole.candidates));
             }
         }
     }

@@ -49,6 +49,7 @@ use crate::index::IndexView;
 use crate::input::archive::ArchiveStream;
 use crate::input::decode::{foreign_format, SNIFF_BYTES};
 use crate::input::{Counted, DumpFile, InputError, Shape};
+use crate::parse::url::UrlFilter;
 use crate::parse::SkipReason;
 use crate::shrink::ShrinkGuard;
 
@@ -73,6 +74,8 @@ pub struct ScanOptions {
     /// Classify lines with the baseline SSE2 code even where AVX2 is available (for
     /// tests and benchmarks of the fallback; results are identical).
     pub baseline_simd: bool,
+    /// `--url-filter`: credentials saved for other sites are skipped.
+    pub url_filter: Option<Arc<UrlFilter>>,
 }
 
 impl ScanOptions {
@@ -95,6 +98,7 @@ impl Default for ScanOptions {
             wave_bytes: 1 << 30,
             control: None,
             baseline_simd: false,
+            url_filter: None,
         }
     }
 }

@@ -659,6 +659,7 @@ fn stats_file_has_every_documented_key() {
         "json_missing_field",
         "no_separator",
         "too_long",
+        "url_filtered",
     ];
     want.sort();
     assert_eq!(reasons, want);
@@ -1092,7 +1093,8 @@ fn tweaks_corpus_matches_expected() {
 /// combolist mixing blocks and lines, with the blocks that must not pair (a blank
 /// line, a new URL, a password five lines on, a password with no login). The list
 /// matches the one `make_stealer.py`'s own reader of the rules worked out, at any
-/// thread count; every label line is counted as `block_field`.
+/// thread count, with and without `--url-filter`; every label line is counted as
+/// `block_field`.
 #[test]
 fn stealer_blocks_match_expected() {
     let expected =
@@ -1121,6 +1123,34 @@ fn stealer_blocks_match_expected() {
         stat(&st, "pairs") + stat(&st, "skipped_total")
     );
     assert!(skipped(&st, "block_field") > 20, "{st}");
+    // --url-filter: the credentials saved for other sites are skipped (a
+    // subdomain and any case kept), those naming no URL kept.
+    let filtered =
+        std::fs::read_to_string(root().join("corpus-samples/stealer/expected-url-filter.ndjson"))
+            .unwrap();
+    let run = scan(
+        root(),
+        &[
+            "--customers",
+            "corpus-samples/stealer/customers.csv",
+            "--url-filter",
+            "shop.example",
+            "--url-filter",
+            "cloud.example",
+            "--stats",
+            stats.to_str().unwrap(),
+            "corpus-samples/stealer/logs",
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(run.stdout, filtered);
+    let st = read_stats(&stats);
+    assert_eq!(
+        stat(&st, "lines"),
+        stat(&st, "pairs") + stat(&st, "skipped_total")
+    );
+    // s02 mail., s03 bank., s05 games., s07 travel., s13 new. and s04 other.example.
+    assert_eq!(skipped(&st, "url_filtered"), 6, "{st}");
 }
 
 /// Blocks around the 4 MiB cut between two pieces of a mapped file, one account
