@@ -229,12 +229,20 @@ pub(super) fn verify_bcrypt(data: &[u8], password: &[u8]) -> bool {
 }
 
 /// argon2: the hash's own algorithm, version and parameters are used; the output
-/// comparison is constant time.
+/// comparison is constant time. A hash without `v=` is argon2 1.0 (version 0x10,
+/// what libraries wrote before 2016, and how libargon2 and passlib read it): the
+/// crate would take it as 0x13, and such a customer never matched.
 pub(super) fn verify_argon2(data: &[u8], password: &[u8]) -> bool {
     text(data)
         .and_then(|v| PasswordHash::new(v).ok())
-        .is_some_and(|hash| Argon2::default().verify_password(password, &hash).is_ok())
+        .is_some_and(|mut hash| {
+            hash.version = hash.version.or(Some(ARGON2_V10));
+            Argon2::default().verify_password(password, &hash).is_ok()
+        })
 }
+
+/// argon2's version 1.0, as `v=` writes it.
+const ARGON2_V10: u32 = 0x10;
 
 /// The PRF of a PBKDF2 scheme.
 #[derive(Clone, Copy)]
@@ -323,6 +331,33 @@ pub(super) fn verify_sha512_crypt(data: &[u8], password: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::{parse_stored, HashFormatError, Scheme};
+
+    /// Regression (issue 21): argon2 hashes without `v=` are version 1.0 (0x10).
+    /// Vectors made by argon2-cffi (libargon2) at `version=0x10` with `v=16$`
+    /// removed, as pre-2016 libraries wrote them; passlib verifies them too.
+    #[test]
+    fn argon2_without_a_version_is_version_1_0() {
+        use super::verify_argon2;
+        for (hash, with_v) in [
+            (
+                "$argon2i$m=256,t=2,p=1$c29tZXNhbHQtZml4ZWQxNg$P5P6uVmRv+hAey2zcu9kJE++8lEkO2brTRFD/pM0Hus",
+                "$argon2i$v=16$m=256,t=2,p=1$c29tZXNhbHQtZml4ZWQxNg$P5P6uVmRv+hAey2zcu9kJE++8lEkO2brTRFD/pM0Hus",
+            ),
+            (
+                "$argon2d$m=256,t=2,p=1$c29tZXNhbHQtZml4ZWQxNg$so2iXAxl++eF8LMdvtg87s47Gf0u1b4z0/RP7N9Fa6o",
+                "$argon2d$v=16$m=256,t=2,p=1$c29tZXNhbHQtZml4ZWQxNg$so2iXAxl++eF8LMdvtg87s47Gf0u1b4z0/RP7N9Fa6o",
+            ),
+            (
+                "$argon2id$m=256,t=2,p=1$c29tZXNhbHQtZml4ZWQxNg$pj8drtTucYV0wqaUZWyfCsbOgmCQ7LiM+OQoK1n7yyw",
+                "$argon2id$v=16$m=256,t=2,p=1$c29tZXNhbHQtZml4ZWQxNg$pj8drtTucYV0wqaUZWyfCsbOgmCQ7LiM+OQoK1n7yyw",
+            ),
+        ] {
+            for h in [hash, with_v] {
+                assert!(verify_argon2(h.as_bytes(), b"pw-argon2-v10"), "{h}");
+                assert!(!verify_argon2(h.as_bytes(), b"pw-argon2-v13"), "{h}");
+            }
+        }
+    }
 
     fn check(v: &str, good: &[u8], bad: &[u8], scheme: Scheme) {
         let h = parse_stored(v).unwrap();

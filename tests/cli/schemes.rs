@@ -180,3 +180,33 @@ fn slow_schemes_one_check_leaves_wrong_first_for_review() {
     let got = parse_reviews(&std::fs::read_to_string(&review).expect("review written"));
     assert_eq!(got, want);
 }
+
+/// Regression (issue 21): an argon2 hash without `v=` (argon2 1.0, written by
+/// libraries before 2016) never verified: the crate read it as version 0x13. The
+/// hash is argon2-cffi's at `version=0x10` with `v=16$` removed, as those libraries
+/// wrote it; passlib verifies it too. Found from the CSV and from an index.
+#[test]
+fn argon2_without_a_version_is_found() {
+    let dir = tmp();
+    let d = dir.path();
+    let no_v =
+        "$argon2i$m=256,t=2,p=1$c29tZXNhbHQtZml4ZWQxNg$P5P6uVmRv+hAey2zcu9kJE++8lEkO2brTRFD/pM0Hus";
+    write_customers(d, &[("old-1", "old@x.example", no_v)]);
+    write(
+        d,
+        "dumps/d.txt",
+        "old@x.example:wrong\nold@x.example:pw-argon2-v10\n",
+    );
+    let run = scan_paths(d, &["dumps"]);
+    run.expect_code(0);
+    assert_eq!(briefs(&run), "old-1 argon2i 1 dumps/d.txt:2\n");
+    run_in(
+        d,
+        &["index", "--customers", "customers.csv", "-o", "c.lmx"],
+        None,
+    )
+    .expect_code(0);
+    let run = scan(d, &["--index", "c.lmx", "dumps"]);
+    run.expect_code(0);
+    assert_eq!(briefs(&run), "old-1 argon2i 1 dumps/d.txt:2\n");
+}
