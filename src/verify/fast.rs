@@ -150,6 +150,51 @@ pub(super) fn parse_nt(v: &str, out: &mut Vec<u8>) -> Result<(), &'static str> {
     hex_exact(after(v, 4), 16, out)
 }
 
+/// `{SSHA256}` / `{SSHA512}` / `{SMD5}` + base64 of digest ‖ salt, stored as such
+/// (a salt of at least one byte after the `len`-byte digest).
+fn parse_ldap_salted(
+    v: &str,
+    label: usize,
+    len: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), &'static str> {
+    B64.decode_vec(after(v, label), out)
+        .map_err(|_| "bad base64")?;
+    if out.len() <= len {
+        return Err("no salt after the digest");
+    }
+    Ok(())
+}
+
+/// `ldap_ssha256`: `{SSHA256}` + base64(sha256(password ‖ salt) ‖ salt).
+pub(super) fn parse_ldap_ssha256(v: &str, out: &mut Vec<u8>) -> Result<(), &'static str> {
+    parse_ldap_salted(v, 9, 32, out)
+}
+
+/// `ldap_ssha512`: `{SSHA512}` + base64(sha512(password ‖ salt) ‖ salt).
+pub(super) fn parse_ldap_ssha512(v: &str, out: &mut Vec<u8>) -> Result<(), &'static str> {
+    parse_ldap_salted(v, 9, 64, out)
+}
+
+/// `ldap_smd5`: `{SMD5}` + base64(md5(password ‖ salt) ‖ salt).
+pub(super) fn parse_ldap_smd5(v: &str, out: &mut Vec<u8>) -> Result<(), &'static str> {
+    parse_ldap_salted(v, 6, 16, out)
+}
+
+/// `ldap_md5`: `{MD5}` + base64 of the 16-byte digest.
+pub(super) fn parse_ldap_md5(v: &str, out: &mut Vec<u8>) -> Result<(), &'static str> {
+    B64.decode_vec(after(v, 5), out).map_err(|_| "bad base64")?;
+    if out.len() != 16 {
+        return Err("digest is not 16 bytes");
+    }
+    Ok(())
+}
+
+/// `mysql41`: `*` + 40 hex digits (MySQL writes them uppercase; any case taken).
+pub(super) fn parse_mysql41(v: &str, out: &mut Vec<u8>) -> Result<(), &'static str> {
+    hex_exact(after(v, 1), SHA1_LEN, out)
+}
+
 /// SHA-1 of the password, for the unsalted schemes.
 ///
 /// A password of up to 55 bytes (nearly all) fits one padded 64-byte block, which is
@@ -236,6 +281,45 @@ pub(super) fn verify_django_sha1(data: &[u8], password: &[u8]) -> bool {
     digest_eq(&got, digest)
 }
 
+/// The salted LDAP schemes: data is digest ‖ salt, the digest `D(password ‖ salt)`.
+fn verify_ldap_salted<D: Digest>(data: &[u8], password: &[u8]) -> bool {
+    let Some((digest, salt)) = data.split_at_checked(<D as Digest>::output_size()) else {
+        return false;
+    };
+    let got = D::new()
+        .chain_update(password)
+        .chain_update(salt)
+        .finalize();
+    let diff = (got.iter().zip(digest)).fold(0u8, |d, (a, b)| d | (a ^ b));
+    diff.ct_eq(&0).into()
+}
+
+/// `ldap_ssha256`.
+pub(super) fn verify_ldap_ssha256(data: &[u8], password: &[u8]) -> bool {
+    verify_ldap_salted::<sha2::Sha256>(data, password)
+}
+
+/// `ldap_ssha512`.
+pub(super) fn verify_ldap_ssha512(data: &[u8], password: &[u8]) -> bool {
+    verify_ldap_salted::<sha2::Sha512>(data, password)
+}
+
+/// `ldap_smd5`.
+pub(super) fn verify_ldap_smd5(data: &[u8], password: &[u8]) -> bool {
+    verify_ldap_salted::<md5::Md5>(data, password)
+}
+
+/// `ldap_md5`: the stored digest is MD5(password).
+pub(super) fn verify_ldap_md5(data: &[u8], password: &[u8]) -> bool {
+    let got: [u8; 16] = md5::Md5::digest(password).into();
+    digest_eq(&got, data)
+}
+
+/// `mysql41`: the stored digest is SHA-1(SHA-1(password)).
+pub(super) fn verify_mysql41(data: &[u8], password: &[u8]) -> bool {
+    digest_eq(&sha1(&sha1(password)), data)
+}
+
 /// `nt`: the stored digest is MD4(UTF-16LE(password)).
 pub(super) fn verify_nt(data: &[u8], password: &[u8]) -> bool {
     digest_eq(&nt(password), data)
@@ -245,6 +329,51 @@ pub(super) fn verify_nt(data: &[u8], password: &[u8]) -> bool {
 mod tests {
     use super::super::{parse_stored, verify as verify_any, HashFormatError, Scheme};
     use super::*;
+
+    /// passlib's own known-correct vectors (its test suite's `known_correct_hashes`
+    /// for ldap_md5, ldap_salted_md5, ldap_salted_sha256, ldap_salted_sha512 and
+    /// mysql41): each verifies with its password, under its scheme, and not with
+    /// another (issue 21).
+    #[test]
+    fn passlib_vectors_of_the_ldap_and_mysql_schemes() {
+        let vectors: [(&str, &str, &str); 26] = [
+            ("helloworld", "{MD5}/F4DjTilcDIIVEHn/nAQsA==", "ldap_md5"),
+            ("táБℓə", "{MD5}BUc/ihn2aBXnN7MyZKDQsA==", "ldap_md5"),
+            ("testing1234", "{SMD5}UjFY34os/pnZQ3oQOzjqGu4yeXE=", "ldap_smd5"),
+            ("táБℓə", "{SMD5}Z0ioJ58LlzUeRxm3K6JPGAvBGIM=", "ldap_smd5"),
+            ("test", "{SMD5}LnuZPJhiaY95/4lmVFpg548xBsD4P4cw", "ldap_smd5"),
+            ("test", "{SMD5}XRlncfRzvGi0FDzgR98tUgBg7B3jXOs9p9S615qTkg==", "ldap_smd5"),
+            ("test", "{SMD5}FbAkzOMOxRbMp6Nn4hnZuel9j9Gas7a2lvI+x5hT6j0=", "ldap_smd5"),
+            ("password", "{SSHA256}x1tymSTVjozxQ2PtT46ysrzhZxbcskK0o2f8hEFx7fAQQmhtDSEkJA==", "ldap_ssha256"),
+            ("test", "{SSHA256}xfqc9aOR6z15YaEk3/Ufd7UL9+JozB/1EPmCDTizL0GkdA7BuNda6w==", "ldap_ssha256"),
+            ("toomanysecrets", "{SSHA256}RrTKrg6HFXcjJ+eDAq4UtbODxOr9RLeG+I69FoJvutcbY0zpfU+p1Q==", "ldap_ssha256"),
+            ("letmèïn", "{SSHA256}km7UjUTBZN8a+gf1ND2/qn15N7LsO/jmGYJXvyTfJKAbI0RoLWWslQ==", "ldap_ssha256"),
+            ("test", "{SSHA256}TFv2RpwyO0U9mA0Hk8FsXRa1I+4dNUtv27Qa8dzGVLinlDIm", "ldap_ssha256"),
+            ("test", "{SSHA256}J6MFQdkfjdmXz9UyUPb773kekJdm4dgSL4y8WQEQW11VipHSundOKaV0LsV4L6U=", "ldap_ssha256"),
+            ("test", "{SSHA256}uBLazLaiBaPb6Cpnvq2XTYDkvXbYIuqRW1anMKk85d1/j1GqFQIgpHSOMUYIIcS4", "ldap_ssha256"),
+            ("toomanysecrets", "{SSHA512}wExp4xjiCHS0zidJDC4UJq9EEeIebAQPJ1PWSwfhxWjfutI9XiiKuHm2AE41cEFfK+8HyI8bh+ztbczUGsvVFIgICWWPt7qu", "ldap_ssha512"),
+            ("letmèïn", "{SSHA512}mpNUSmZc3TNx+RnPwkIAVMf7ocEKLPrIoQNsg4Eu8dHvyCeb2xzHp5A6n4tF7ntknSvfvRZaJII4ImvNJlYsgiwAm0FMqR+3", "ldap_ssha512"),
+            ("password", "{SSHA512}f/lFQskkl7PdMsTGJxHZq8LDt/l+UqRMm6/pj4pV7/xZkcOaKCgvQqp+KCeXc/Vd4RY6vEHWn4y0DnFcQ6wgyv9fyxk=", "ldap_ssha512"),
+            ("test", "{SSHA512}Tgx/uhHnlM9/GgQvI31dN7cheDXg7WypZwaaIkyRsgV/BKIzBG3G/wUd9o1dpi06p3SYzMedg0lvTc3b6CtdO0Xo/f9/L+Uc", "ldap_ssha512"),
+            ("test", "{SSHA512}Yg9DQ2wURCFGwobu7R2O6cq7nVbnGMPrFCX0aPQ9kj/y1hd6k9PEzkgWCB5aXdPwPzNrVb0PkiHiBnG1CxFiT+B8L8U=", "ldap_ssha512"),
+            ("test", "{SSHA512}5ecDGWs5RY4xLszUO6hAcl90W3wAozGQoI4Gqj8xSZdcfU1lVEM4aY8s+4xVeLitcn7BO8i7xkzMFWLoxas7SeHc23sP4dx77937PyeE0A==", "ldap_ssha512"),
+            ("test", "{SSHA512}6FQv5W47HGg2MFBFZofoiIbO8KRW75Pm51NKoInpthYQQ5ujazHGhVGzrj3JXgA7j0k+UNmkHdbJjdY5xcUHPzynFEII4fwfIySEcG5NKSU=", "ldap_ssha512"),
+            ("verysecretpassword", "*2C905879F74F28F8570989947D06A8429FB943E6", "mysql41"),
+            ("12345678123456781234567812345678", "*F9F1470004E888963FB466A5452C9CBD9DF6239C", "mysql41"),
+            ("' OR 1 /*'", "*97CF7A3ACBE0CA58D5391AC8377B5D9AC11D46D9", "mysql41"),
+            ("mypass", "*6C8989366EAF75BB670AD8EA7A7FC1176A95CEF4", "mysql41"),
+            ("táБℓə", "*E7AFE21A9CFA2FC9D15D942AE8FB5C240FE5837B", "mysql41"),
+        ];
+        for (password, hash, scheme) in vectors {
+            let stored = parse_stored(hash).unwrap_or_else(|e| panic!("{hash}: {e}"));
+            assert_eq!(stored.scheme.name(), scheme, "{hash}");
+            assert!(
+                verify_any(stored.scheme, &stored.data, password.as_bytes()),
+                "{hash}"
+            );
+            assert!(!verify_any(stored.scheme, &stored.data, b"wrong"), "{hash}");
+        }
+    }
 
     #[test]
     fn all_hex_agrees_with_the_byte_rule_on_every_byte_at_every_place() {

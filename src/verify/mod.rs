@@ -34,6 +34,16 @@ pub enum Scheme {
     DjangoSha1 = 4,
     /// `$NT$` + 32 hex: MD4 of the UTF-16LE password.
     Nt = 5,
+    /// `{SSHA256}` + base64(sha256(password‖salt)‖salt): OpenLDAP salted SHA-256.
+    LdapSsha256 = 6,
+    /// `{SSHA512}` + base64(sha512(password‖salt)‖salt).
+    LdapSsha512 = 7,
+    /// `{SMD5}` + base64(md5(password‖salt)‖salt).
+    LdapSmd5 = 8,
+    /// `{MD5}` + base64(md5(password)).
+    LdapMd5 = 9,
+    /// `*` + 40 hex: MySQL 4.1+ `PASSWORD()`, sha1(sha1(password)).
+    Mysql41 = 10,
     /// `$2a$` `$2b$` `$2x$` `$2y$` bcrypt.
     Bcrypt = 16,
     /// `$argon2id$` PHC string.
@@ -125,7 +135,7 @@ pub struct SchemeDef {
 
 /// Every scheme, in discriminant order; a value is tried against the rows in this
 /// order and the first whose syntax matches decides.
-const TABLE: [SchemeDef; 16] = [
+const TABLE: [SchemeDef; 21] = [
     SchemeDef {
         scheme: Scheme::Sha1,
         name: "sha1",
@@ -165,6 +175,46 @@ const TABLE: [SchemeDef; 16] = [
         syntax: Syntax::PrefixNoCase(&["$NT$"]),
         parse: fast::parse_nt,
         verify: fast::verify_nt,
+    },
+    SchemeDef {
+        scheme: Scheme::LdapSsha256,
+        name: "ldap_ssha256",
+        slow: false,
+        syntax: Syntax::PrefixNoCase(&["{SSHA256}"]),
+        parse: fast::parse_ldap_ssha256,
+        verify: fast::verify_ldap_ssha256,
+    },
+    SchemeDef {
+        scheme: Scheme::LdapSsha512,
+        name: "ldap_ssha512",
+        slow: false,
+        syntax: Syntax::PrefixNoCase(&["{SSHA512}"]),
+        parse: fast::parse_ldap_ssha512,
+        verify: fast::verify_ldap_ssha512,
+    },
+    SchemeDef {
+        scheme: Scheme::LdapSmd5,
+        name: "ldap_smd5",
+        slow: false,
+        syntax: Syntax::PrefixNoCase(&["{SMD5}"]),
+        parse: fast::parse_ldap_smd5,
+        verify: fast::verify_ldap_smd5,
+    },
+    SchemeDef {
+        scheme: Scheme::LdapMd5,
+        name: "ldap_md5",
+        slow: false,
+        syntax: Syntax::PrefixNoCase(&["{MD5}"]),
+        parse: fast::parse_ldap_md5,
+        verify: fast::verify_ldap_md5,
+    },
+    SchemeDef {
+        scheme: Scheme::Mysql41,
+        name: "mysql41",
+        slow: false,
+        syntax: Syntax::Prefix(&["*"]),
+        parse: fast::parse_mysql41,
+        verify: fast::verify_mysql41,
     },
     SchemeDef {
         scheme: Scheme::Bcrypt,
@@ -439,11 +489,7 @@ fn describe_unknown(v: &str) -> HashFormatError {
         ("$scrypt$", "scrypt"),
         ("$p$", "phpass ($P$)"),
         ("$h$", "phpass ($H$)"),
-        ("{md5}", "LDAP MD5 ({MD5})"),
-        ("{smd5}", "LDAP salted MD5 ({SMD5})"),
         ("{crypt}", "LDAP {CRYPT}"),
-        ("{ssha256}", "LDAP salted SHA-256 ({SSHA256})"),
-        ("{ssha512}", "LDAP salted SHA-512 ({SSHA512})"),
         ("md5$", "Django salted MD5"),
         ("bcrypt_sha256$", "Django bcrypt_sha256"),
         ("scrypt$", "Django scrypt"),

@@ -210,3 +210,25 @@ fn argon2_without_a_version_is_found() {
     run.expect_code(0);
     assert_eq!(briefs(&run), "old-1 argon2i 1 dumps/d.txt:2\n");
 }
+
+/// passlib's own known-correct vectors of the LDAP MD5, salted MD5, salted
+/// SHA-256, salted SHA-512 and MySQL 4.1 schemes (`corpus-samples/more-schemes/`,
+/// made by `make_more_schemes.py`; the expected list is what passlib's `verify`
+/// says): every account is found, under its scheme's name (issue 21).
+#[test]
+fn ldap_and_mysql_schemes_match_passlib() {
+    let run = scan(
+        root(),
+        &[
+            "--customers",
+            "corpus-samples/more-schemes/customers.csv",
+            "corpus-samples/more-schemes/dump.txt",
+        ],
+    );
+    run.expect_code(0);
+    let expected =
+        std::fs::read_to_string(root().join("corpus-samples/more-schemes/expected.ndjson"))
+            .unwrap();
+    assert_eq!(run.stdout, expected);
+    assert_eq!(run.resets().len(), 26);
+}
