@@ -183,11 +183,10 @@ fn sniff(dump: &DumpFile) -> (Action, String) {
     };
     match head {
         Err(e) => (Action::Error, e.to_string()),
-        Ok((head, _)) if foreign_format(&head).is_some() => {
-            let what = foreign_format(&head).unwrap_or_default();
-            (Action::Unsupported, what.to_string())
-        }
-        Ok((_, Some(bytes))) => (Action::Scan, format!("{shape}, {bytes} bytes")),
-        Ok((_, None)) => (Action::Scan, format!("{shape}, decompressed as it is read")),
+        Ok((head, size)) => match (foreign_format(&head), size) {
+            (Some(what), _) => (Action::Unsupported, what.to_string()),
+            (None, Some(bytes)) => (Action::Scan, format!("{shape}, {bytes} bytes")),
+            (None, None) => (Action::Scan, format!("{shape}, decompressed as it is read")),
+        },
     }
 }

@@ -208,11 +208,7 @@ impl Block {
             let colon = if memchr::memchr(0, line).is_some() {
                 None
             } else {
-                let sep = memchr::memchr3(b':', b';', b'|', line)
-                    .into_iter()
-                    .chain(memchr::memchr(b'\t', line))
-                    .min();
-                may_be_field(line, sep)
+                may_be_field(line, super::swar::first_sep(line))
             };
             let _ = self.step(line, colon);
         }

@@ -95,7 +95,7 @@ fn split_pair(cred: &[u8]) -> Parsed<'_> {
 }
 
 /// `[A-Za-z][A-Za-z0-9+.-]*`, the RFC 3986 scheme grammar.
-fn is_url_scheme(s: &[u8]) -> bool {
+pub(super) fn is_url_scheme(s: &[u8]) -> bool {
     match s.split_first() {
         Some((first, rest)) => {
             first.is_ascii_alphabetic()

@@ -82,10 +82,9 @@ pub fn url_before<'a>(line: &'a [u8], login: &[u8]) -> Option<&'a [u8]> {
     }
     let prefix = line[..offset - 1].trim_ascii_start();
     let colon = memchr::memchr(b':', prefix)?;
-    let scheme = &prefix[..colon];
-    let is_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && (scheme.iter()).all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'));
-    (is_scheme && prefix[colon + 1..].starts_with(b"//")).then_some(prefix)
+    let url =
+        super::combo::is_url_scheme(&prefix[..colon]) && prefix[colon + 1..].starts_with(b"//");
+    url.then_some(prefix)
 }
 
 #[cfg(test)]

@@ -294,16 +294,16 @@ fn scan_with<P: Probe>(
             continue;
         }
         match dump.map() {
-            Ok(Some(map)) if foreign_format(&map[..map.len().min(SNIFF_BYTES)]).is_some() => {
-                let what = foreign_format(&map[..map.len().min(SNIFF_BYTES)]);
-                out.counters.unsupported += 1;
-                out.per_file[i].unsupported = 1;
-                out.errors.push(InputError {
-                    display: dump.display.clone(),
-                    message: what.unwrap_or_default().to_string(),
-                });
-            }
             Ok(Some(map)) => {
+                if let Some(what) = foreign_format(&map[..map.len().min(SNIFF_BYTES)]) {
+                    out.counters.unsupported += 1;
+                    out.per_file[i].unsupported = 1;
+                    out.errors.push(InputError {
+                        display: dump.display.clone(),
+                        message: what.to_string(),
+                    });
+                    continue;
+                }
                 let map = Arc::new(Mapped {
                     guard: ShrinkGuard::new(&map),
                     map,

@@ -424,33 +424,20 @@ fn a_truncated_tar_gz_scans_what_it_holds_and_is_not_recorded() {
         .status()
         .unwrap();
     assert!(status.success());
-    let run = scan(
-        d,
-        &[
-            "--customers",
-            "customers.csv",
-            "--state",
-            "st",
-            "--format",
-            "ids",
-            "dumps",
-        ],
-    );
+    let args = [
+        "--customers",
+        "customers.csv",
+        "--state",
+        "st",
+        "--format",
+        "ids",
+        "dumps",
+    ];
+    let run = scan(d, &args);
     run.expect_code(1);
     assert_eq!(run.stdout, "c-01\n");
     assert!(run.stderr.contains("dumps/dumps.tgz"), "{}", run.stderr);
-    let again = scan(
-        d,
-        &[
-            "--customers",
-            "customers.csv",
-            "--state",
-            "st",
-            "--format",
-            "ids",
-            "dumps",
-        ],
-    );
+    let again = scan(d, &args);
     again.expect_code(1);
     assert!(again.stderr.contains("dumps/dumps.tgz"), "{}", again.stderr);
 }
